@@ -1,0 +1,397 @@
+"""Reading import files: CSV (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252;
+`,` `;` or tab) and XLSX (openpyxl read-only, behind zip-bomb and DTD checks).
+
+Three steps, each raising FileRejected with a message a supervisor can act on:
+- inspect(): in the request, from the head of the file: format, separator, header, one data row.
+- scan(): in the worker, before anything is written: the whole file decodes, every row has the
+  header's shape, the row cap holds. It also counts the rows for the progress bar.
+- rows(): the data rows with their spreadsheet line numbers (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import IO
+
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+HEAD_BYTES = 64 * 1024
+DELIMITERS = (";", ",", "\t")
+XLSX_MAGIC = b"PK\x03\x04"
+XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+# How many structural problems are listed before the scan gives up.
+MAX_LISTED_PROBLEMS = 1000
+
+
+class FileRejected(Exception):
+    """The file cannot be imported; `message` says why in words the user can act on."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+@dataclass
+class Problem:
+    line: int
+    values: list[str]
+    reason: str
+
+
+@dataclass
+class Table:
+    """What inspect() learnt about a file; stored in the job's options as a dict."""
+
+    format: str  # "csv" or "xlsx"
+    header: list[str]
+    encoding: str = ""
+    delimiter: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ScanResult:
+    rows: int
+    encoding: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+# --- format and encoding -------------------------------------------------------------------
+
+
+def _format_of(head: bytes, name: str) -> str:
+    if not head:
+        raise FileRejected(_("The file is empty."))
+    if head.startswith(XLS_MAGIC):
+        raise FileRejected(
+            _("Old Excel .xls files are not supported: save the file as .xlsx or CSV.")
+        )
+    if head.startswith(XLSX_MAGIC):
+        return "xlsx"
+    if name.lower().endswith((".xlsx", ".xlsm")):
+        raise FileRejected(_("The file is named .xlsx but is not an Excel workbook."))
+    return "csv"
+
+
+def _encoding_from_head(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        raise FileRejected(
+            _(
+                "The file is not readable text (it contains NUL bytes): save it as CSV UTF-8 "
+                "or as an Excel workbook."
+            )
+        )
+    try:
+        # The head may end in the middle of a character: a final incomplete sequence is fine.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    counts = {d: _count_outside_quotes(header_line, d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _count_outside_quotes(line: str, char: str) -> int:
+    return sum(part.count(char) for part in line.split('"')[::2])
+
+
+def _clean_header(raw: list[str]) -> list[str]:
+    header = [cell.strip().lstrip("\ufeff").strip() for cell in raw]
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        raise FileRejected(_("The first row of the file is empty: it must hold the column names."))
+    if len(header) > settings.JOBS_MAX_COLUMNS:
+        raise FileRejected(
+            _("The file has %(count)d columns; at most %(max)d are accepted.")
+            % {"count": len(header), "max": settings.JOBS_MAX_COLUMNS}
+        )
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise FileRejected(_("Column %(n)d has no name in the header row.") % {"n": position})
+        if name.casefold() in seen:
+            raise FileRejected(_("The column “%(name)s” appears twice.") % {"name": name})
+        seen.add(name.casefold())
+    return header
+
+
+# --- inspect: in the request -----------------------------------------------------------------
+
+
+def inspect(fileobj: IO[bytes], name: str, size: int) -> Table:
+    """Check an upload before any job exists; the file object is left at position 0."""
+    if size > settings.MAX_IMPORT_FILE_BYTES:
+        raise FileRejected(
+            _("The file is %(size)s; the limit is %(max)s.")
+            % {
+                "size": filesizeformat(size),
+                "max": filesizeformat(settings.MAX_IMPORT_FILE_BYTES),
+            }
+        )
+    fileobj.seek(0)
+    head = fileobj.read(HEAD_BYTES)
+    fileobj.seek(0)
+    fmt = _format_of(head, name)
+    table = _inspect_xlsx(fileobj) if fmt == "xlsx" else _inspect_csv(head, size <= HEAD_BYTES)
+    fileobj.seek(0)
+    return table
+
+
+def _inspect_csv(head: bytes, whole: bool) -> Table:
+    encoding = _encoding_from_head(head)
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=whole)
+    if not text.strip("\ufeff \r\n\t"):
+        raise FileRejected(_("The file is empty."))
+    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    delimiter = _sniff_delimiter(first_line)
+    records = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+    header = _clean_header(next(records, []))
+    complete = list(records)
+    # The last record of a partial head may be cut in two: only trust it when the head is whole.
+    if not whole:
+        complete = complete[:-1]
+    if whole and not any(_has_value(r) for r in complete):
+        raise FileRejected(_("The file has a header row but no data rows."))
+    return Table(format="csv", header=header, encoding=encoding, delimiter=delimiter)
+
+
+def _has_value(values: list[str]) -> bool:
+    return any(v.strip() for v in values)
+
+
+# --- XLSX safety -----------------------------------------------------------------------------
+
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+PROLOG_MAX_BYTES = 1024 * 1024
+
+
+def _check_zip(fileobj: IO[bytes]) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except zipfile.BadZipFile:
+        raise FileRejected(
+            _("The Excel file is damaged: it cannot be opened as a workbook.")
+        ) from None
+    members = archive.infolist()
+    expanded = sum(m.file_size for m in members)
+    if expanded > settings.JOBS_XLSX_MAX_UNCOMPRESSED_BYTES:
+        raise FileRejected(
+            _("The workbook expands to %(size)s; at most %(max)s are accepted.")
+            % {
+                "size": filesizeformat(expanded),
+                "max": filesizeformat(settings.JOBS_XLSX_MAX_UNCOMPRESSED_BYTES),
+            }
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > 1024 * 1024 and ratio > settings.JOBS_XLSX_MAX_RATIO:
+            raise FileRejected(
+                _("The workbook is compressed suspiciously well (%(ratio)d to 1): it is refused.")
+                % {"ratio": ratio}
+            )
+    for member in members:
+        if member.filename.endswith((".xml", ".rels", ".vml")):
+            _check_xml_prolog(archive, member)
+    return archive
+
+
+def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Refuse any document type declaration: XLSX never needs one, XML attacks always do."""
+    seen = b""
+    with archive.open(member) as stream:
+        while len(seen) < PROLOG_MAX_BYTES:
+            chunk = stream.read(16 * 1024)
+            if not chunk:
+                return
+            seen += chunk
+            root = _ROOT_START.search(seen)
+            prolog = seen[: root.start()] if root else seen
+            if _DTD.search(prolog):
+                raise FileRejected(
+                    _(
+                        "The workbook contains an XML document type declaration (DTD): it is refused."
+                    )
+                )
+            if root:
+                return
+    raise FileRejected(_("The Excel file is damaged: it cannot be opened as a workbook."))
+
+
+def _open_sheet(fileobj: IO[bytes]):
+    import openpyxl
+
+    _check_zip(fileobj)
+    fileobj.seek(0)
+    try:
+        workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
+    except Exception:
+        raise FileRejected(
+            _("The Excel file is damaged: it cannot be opened as a workbook.")
+        ) from None
+    if not workbook.worksheets:
+        raise FileRejected(_("The workbook has no sheet."))
+    return workbook, workbook.worksheets[0]
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_records(fileobj: IO[bytes]) -> Iterator[list[str]]:
+    workbook, sheet = _open_sheet(fileobj)
+    try:
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell_text(v) for v in row]
+    except FileRejected:
+        raise
+    except Exception:
+        raise FileRejected(_("The Excel file is damaged: it cannot be read to the end.")) from None
+    finally:
+        workbook.close()
+
+
+def _inspect_xlsx(fileobj: IO[bytes]) -> Table:
+    records = _xlsx_records(fileobj)
+    header = _clean_header(next(records, []))
+    if not any(_has_value(r) for r, _i in zip(records, range(1000), strict=False)):
+        raise FileRejected(_("The file has a header row but no data rows."))
+    records.close()
+    return Table(format="xlsx", header=header)
+
+
+# --- scan and rows: in the worker ------------------------------------------------------------
+
+
+def _csv_records(path: str, table: Table, encoding: str) -> Iterator[list[str]]:
+    with open(path, encoding=encoding, newline="") as stream:
+        yield from csv.reader(stream, delimiter=table.delimiter)
+
+
+def _records(path: str, table: Table, encoding: str | None = None) -> Iterator[list[str]]:
+    if table.format == "xlsx":
+        with open(path, "rb") as stream:
+            yield from _xlsx_records(stream)
+    else:
+        yield from _csv_records(path, table, encoding or table.encoding)
+
+
+def _decoding_error(path: str, exc: UnicodeDecodeError) -> FileRejected:
+    with open(path, "rb") as stream:
+        line = stream.read(exc.start).count(b"\n") + 1
+    return FileRejected(
+        _(
+            "Line %(line)d cannot be read: byte 0x%(byte)02X is neither UTF-8 nor Windows-1252. "
+            "Save the file as “CSV UTF-8” and import it again."
+        )
+        % {"line": line, "byte": exc.object[exc.start]}
+    )
+
+
+def scan(path: str, table: Table, max_rows: int | None = None) -> ScanResult:
+    """Read the whole file once before any write; raise FileRejected on any structural fault."""
+    max_rows = max_rows or settings.JOBS_MAX_ROWS
+    encoding = table.encoding
+    if table.format == "csv" and encoding == "utf-8":
+        # The head was UTF-8; the rest may not be (an accent on line 50,000 of a cp1252 file).
+        try:
+            with open(path, encoding="utf-8", newline="") as stream:
+                while stream.read(1024 * 1024):
+                    pass
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+    width = len(table.header)
+    count, problems = 0, []
+    try:
+        for line, values in _numbered(_records(path, table, encoding)):
+            count += 1
+            if count > max_rows:
+                raise FileRejected(
+                    _(
+                        "The file has more than %(max)s rows; split it into files of at most %(max)s rows."
+                    )
+                    % {"max": f"{max_rows:,}".replace(",", "\u202f")}
+                )
+            if _is_ragged(values, width) and len(problems) < MAX_LISTED_PROBLEMS:
+                problems.append(Problem(line, values, _ragged_reason(len(values), width)))
+    except UnicodeDecodeError as exc:
+        raise _decoding_error(path, exc) from None
+    except csv.Error as exc:
+        raise FileRejected(_("The CSV file is malformed: %(error)s.") % {"error": exc}) from None
+    if problems:
+        raise FileRejected(
+            ngettext(
+                "%(count)d row does not have the header's %(width)d columns (first: line %(line)d); "
+                "nothing was imported. Check for an unquoted separator in a value.",
+                "%(count)d rows do not have the header's %(width)d columns (first: line %(line)d); "
+                "nothing was imported. Check for an unquoted separator in a value.",
+                len(problems),
+            )
+            % {"count": len(problems), "width": width, "line": problems[0].line},
+            problems,
+        )
+    return ScanResult(rows=count, encoding=encoding)
+
+
+def _is_ragged(values: list[str], width: int) -> bool:
+    # Extra empty cells (Excel's trailing ";;") are harmless; extra values or missing cells are not.
+    return len(values) < width or _has_value(values[width:])
+
+
+def _ragged_reason(got: int, width: int) -> str:
+    return ngettext(
+        "this row has %(got)d value where the header has %(width)d columns",
+        "this row has %(got)d values where the header has %(width)d columns",
+        got,
+    ) % {"got": got, "width": width}
+
+
+def _numbered(records: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """Data rows with their line numbers (the header is line 1); blank rows are skipped."""
+    next(records, None)
+    for line, values in enumerate(records, start=2):
+        if _has_value(values):
+            yield line, values
+
+
+def rows(path: str, table: Table, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """Data rows as (line, values cut to the header's width), after the first `skip` rows.
+
+    Call scan() first: it is what guarantees every row has the header's shape.
+    """
+    width = len(table.header)
+    for index, (line, values) in enumerate(_numbered(_records(path, table))):
+        if index >= skip:
+            yield line, values[:width]

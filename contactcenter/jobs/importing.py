@@ -1,0 +1,273 @@
+"""Imports: what an app declares (Importer) and how the worker runs it (run_import).
+
+Exactly-once by checkpoint: every batch is written in one transaction together with the job's
+counters, its rejected rows and `processed`, the number of data rows consumed. A task handed out
+again after its worker died resumes after the last committed batch, so a re-delivered job ends
+in the same state as one clean run. The job row is locked for each commit, so two deliveries
+running at once cannot both write a batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contactcenter.jobs import files
+from contactcenter.models import Job, JobRejection
+from contactcenter.notifications import notify_job_finished
+
+log = logging.getLogger(__name__)
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an import file, its template and its export."""
+
+    name: str
+    required: bool = False
+    max_length: int | None = None
+    help_text: str = ""
+
+
+class RowInvalid(Exception):
+    """Raised by Importer.clean_row with (column, message) pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass
+class BatchResult:
+    created: int = 0
+    updated: int = 0
+    # (line, reason) of rows the database turned down (a name that already exists, say).
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+class Importer:
+    """Subclass per importable entity, in the app's imports.py, and register it."""
+
+    target: ClassVar[str]
+    verbose_name: ClassVar[str]
+    permission: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    batch_size: ClassVar[int] = 5000
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.tenant = job.tenant
+
+    @classmethod
+    def column_names(cls) -> list[str]:
+        return [c.name for c in cls.columns]
+
+    @classmethod
+    def template_csv(cls) -> str:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerow(cls.column_names())
+        return out.getvalue()
+
+    @classmethod
+    def map_header(cls, header: list[str]) -> tuple[dict[str, int], list[str], list[str]]:
+        """Match file columns to ours, case-insensitively and in any order.
+
+        Returns (our column name → position in the file, missing required columns, unknown
+        file columns).
+        """
+        ours = {c.name.casefold(): c.name for c in cls.columns}
+        positions = {
+            ours[name.casefold()]: i for i, name in enumerate(header) if name.casefold() in ours
+        }
+        missing = [c.name for c in cls.columns if c.required and c.name not in positions]
+        unknown = [name for name in header if name.casefold() not in ours]
+        return positions, missing, unknown
+
+    def clean_row(self, values: dict[str, str]) -> object:
+        """Validate and normalise one row; raise RowInvalid. Lengths and blanks are checked first."""
+        raise NotImplementedError
+
+    def write_batch(self, rows: list[tuple[int, object]]) -> BatchResult:
+        """Write valid rows with set-based SQL, marking each created row with self.job."""
+        raise NotImplementedError
+
+
+def _cell(raw: str) -> str:
+    value = raw.strip()
+    # Undo our own export's formula guard, so that an export re-imports as it was.
+    if value.startswith("'") and value[1:2] in FORMULA_TRIGGERS:
+        return value[1:]
+    return value
+
+
+def check_row(importer: Importer, positions: dict[str, int], values: list[str]) -> object:
+    """The engine's generic checks (required, length), then the app's clean_row."""
+    row = {
+        c.name: _cell(values[positions[c.name]]) if c.name in positions else ""
+        for c in importer.columns
+    }
+    errors = []
+    for column in importer.columns:
+        value = row[column.name]
+        if column.required and not value:
+            errors.append((column.name, _("a value is required")))
+        elif column.max_length and len(value) > column.max_length:
+            errors.append(
+                (
+                    column.name,
+                    _("%(length)d characters, at most %(max)d")
+                    % {"length": len(value), "max": column.max_length},
+                )
+            )
+    if errors:
+        raise RowInvalid(errors)
+    return importer.clean_row(row)
+
+
+def format_errors(errors: list[tuple[str, str]]) -> str:
+    return "; ".join(f"{column}: {message}" for column, message in errors)
+
+
+# --- the worker side -------------------------------------------------------------------------
+
+
+def claim(job_id: str) -> Job | None:
+    """Mark the job running for this delivery; None when there is nothing (left) to do."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_final:
+            return None
+        job.status = Job.Status.RUNNING
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "attempts", "started_at"])
+        return job
+
+
+def finish(job: Job, status: str, message: str = "") -> None:
+    """Close the job (unless it was cancelled meanwhile) and tell the requester."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.status != Job.Status.CANCELLED:
+            locked.status = status
+        locked.message = message or locked.message
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "message", "finished_at"])
+    job.refresh_from_db()
+    notify_job_finished(job)
+
+
+def fail_unexpectedly(job: Job, exc: BaseException) -> None:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        message = _("The job took too long and was stopped. Rows saved so far are kept.")
+    else:
+        log.exception("Job %s failed", job.pk)
+        message = _("An unexpected error stopped the job. Rows saved so far are kept.")
+    finish(job, Job.Status.FAILED, message)
+
+
+def run_import(job_id: str) -> None:
+    job = claim(job_id)
+    if job is None:
+        return
+    try:
+        _import(job)
+    except files.FileRejected as exc:
+        _reject_file(job, exc)
+    except Exception as exc:
+        # SystemExit and friends are left alone: the job stays running and a re-delivery resumes.
+        fail_unexpectedly(job, exc)
+
+
+def _import(job: Job) -> None:
+    from contactcenter import registry
+
+    importer = registry.importers[job.target](job)
+    table = files.Table(**job.options["table"])
+    path = job.input_file.path
+    if job.total is None:
+        result = files.scan(path, table)
+        table.encoding = result.encoding
+        job.options["table"] = table.to_dict()
+        job.total = result.rows
+        job.save(update_fields=["options", "total"])
+    positions, _missing, _unknown = importer.map_header(table.header)
+    batch: list[tuple[int, list[str]]] = []
+    for line, values in files.rows(path, table, skip=job.processed):
+        batch.append((line, values))
+        if len(batch) >= importer.batch_size:
+            if not _commit_batch(job, importer, positions, batch):
+                return finish(job, job.status)
+            batch = []
+    if batch and not _commit_batch(job, importer, positions, batch):
+        return finish(job, job.status)
+    finish(job, _outcome(job))
+
+
+def _outcome(job: Job) -> str:
+    if not job.rejected:
+        return Job.Status.SUCCEEDED
+    if job.created or job.updated:
+        return Job.Status.PARTIAL
+    return Job.Status.FAILED
+
+
+def _commit_batch(
+    job: Job, importer: Importer, positions: dict[str, int], batch: list[tuple[int, list[str]]]
+) -> bool:
+    """Validate and write one batch; False when the job must stop (cancelled, or overtaken)."""
+    valid, rejections = [], []
+    for line, values in batch:
+        try:
+            valid.append((line, check_row(importer, positions, values)))
+        except RowInvalid as exc:
+            rejections.append(
+                JobRejection(job=job, line=line, values=values, reason=format_errors(exc.errors))
+            )
+    by_line = dict(batch)
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.status != Job.Status.RUNNING or locked.processed != job.processed:
+            job.status = locked.status
+            return False
+        result = importer.write_batch(valid) if valid else BatchResult()
+        rejections += [
+            JobRejection(job=job, line=line, values=by_line[line], reason=reason)
+            for line, reason in result.rejected
+        ]
+        JobRejection.objects.bulk_create(rejections)
+        job.processed += len(batch)
+        job.created += result.created
+        job.updated += result.updated
+        job.rejected += len(rejections)
+        job.save(update_fields=["processed", "created", "updated", "rejected"])
+    return True
+
+
+def _reject_file(job: Job, exc: files.FileRejected) -> None:
+    with transaction.atomic():
+        JobRejection.objects.filter(job=job).delete()
+        JobRejection.objects.bulk_create(
+            JobRejection(job=job, line=p.line, values=p.values, reason=p.reason)
+            for p in exc.problems
+        )
+        Job.objects.filter(pk=job.pk).update(rejected=len(exc.problems))
+    finish(job, Job.Status.FAILED, exc.message)
+
+
+def error_report_rows(job: Job):
+    """The error report: the file's own header plus "line" and "reason", row by row."""
+    header = job.options.get("table", {}).get("header", [])
+    yield [_("line"), *header, _("reason")]
+    for rejection in job.rejections.order_by("line").iterator(chunk_size=2000):
+        yield [rejection.line, *rejection.values, rejection.reason]

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from contactcenter.jobs.exporting import run_export
+from contactcenter.jobs.importing import run_import
+from contactcenter.models import Job
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_job(job_id: str) -> None:
+    """Run one import or export job. Safe to deliver twice (see contactcenter/jobs/importing.py)."""
+    kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
+    if kind == Job.Kind.IMPORT:
+        run_import(job_id)
+    elif kind == Job.Kind.EXPORT:
+        run_export(job_id)

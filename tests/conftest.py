@@ -1,0 +1,170 @@
+"""The standing cast and the shared fixtures.
+
+Tenant A has an administrator, a supervisor and an agent (read-mostly); tenant B has an
+outsider (a supervisor there). Tasks run eagerly unless a test asks for `celery_worker`, which
+starts a real `celery worker` process on the configured broker and the test database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from contactcenter.celery import app as celery_app
+from contactcenter.roles import ADMINISTRATOR, AGENT, SUPERVISOR
+from tests.factories import TenantFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tenant_a(db):
+    return TenantFactory(name="Tenant A", slug="tenant-a")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return TenantFactory(name="Tenant B", slug="tenant-b")
+
+
+@pytest.fixture
+def administrator(tenant_a):
+    return UserFactory(username="alice-admin", tenant=tenant_a, role=ADMINISTRATOR)
+
+
+@pytest.fixture
+def supervisor(tenant_a):
+    return UserFactory(username="sam-supervisor", tenant=tenant_a, role=SUPERVISOR)
+
+
+@pytest.fixture
+def agent(tenant_a):
+    return UserFactory(username="andy-agent", tenant=tenant_a, role=AGENT)
+
+
+@pytest.fixture
+def outsider(tenant_b):
+    return UserFactory(username="oscar-outsider", tenant=tenant_b, role=SUPERVISOR)
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) → the test client logged in as that user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media_and_eager_tasks(settings, media_root):
+    settings.MEDIA_ROOT = str(media_root)
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _purge_broker() -> None:
+    options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    if django_settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for folder in ("data_folder_in", "processed_folder"):
+            shutil.rmtree(options[folder], ignore_errors=True)
+            Path(options[folder]).mkdir(parents=True, exist_ok=True)
+    else:
+        celery_app.control.purge()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, media_root, tmp_path_factory):
+    """A real `celery worker` process on the configured broker and the test database."""
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    _purge_broker()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
+        "MEDIA_ROOT": str(media_root),
+        "SECRET_KEY": "worker-in-tests",
+        "DEBUG": "0",
+    }
+    if django_settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        env["CELERY_FILESYSTEM_DIR"] = str(
+            Path(django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).parent
+        )
+    command = [
+        str(Path(sys.executable).parent / "celery"),
+        "-A",
+        "contactcenter",
+        "worker",
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"test-{os.getpid()}@%h",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while b"ready." not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"The Celery worker did not start:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.2)
+    print(
+        f"\n[celery worker up: broker={django_settings.CELERY_BROKER_URL.split('://')[0]}, "
+        f"database={connection.vendor}, pid={process.pid}]"
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, celery_worker_process):
+    """Use in a test to have its tasks sent to the real worker instead of run eagerly."""
+    celery_app.conf.task_always_eager = False
+    return celery_worker_process
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.2):
+    """Poll until predicate() is truthy; fail the test with a clear message if it never is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"Timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")
