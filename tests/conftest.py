@@ -74,6 +74,8 @@ def media_root(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_media_and_eager_tasks(settings, media_root):
     settings.MEDIA_ROOT = str(media_root)
+    # Hashing is not what these tests are about; PBKDF2 would make each user cost 0.3 s.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield
