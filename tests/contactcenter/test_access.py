@@ -154,7 +154,7 @@ def test_someone_elses_notification_is_404(supervisor, agent, client_for):
 
 
 def test_mark_all_read_touches_only_my_notifications(supervisor, agent, outsider, client_for):
-    mine, theirs, foreign = (NotificationFactory(user=u) for u in (supervisor, agent, outsider))
+    mine, _theirs, _foreign = (NotificationFactory(user=u) for u in (supervisor, agent, outsider))
     assert client_for(supervisor).get(reverse("notification_read_all")).status_code == 405
     client_for(supervisor).post(reverse("notification_read_all"))
     assert list(Notification.objects.filter(is_read=True)) == [mine]

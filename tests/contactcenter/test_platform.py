@@ -1,5 +1,6 @@
 """Settings, roles, log-in, notifications feed, demo data."""
 
+import io
 import os
 import subprocess
 import sys
@@ -138,7 +139,8 @@ def test_bell_counts_my_unread_notifications(supervisor, agent, client_for):
 
 
 def test_feed_lists_only_my_notifications(supervisor, agent, client_for):
-    mine, theirs = NotificationFactory(user=supervisor), NotificationFactory(user=agent)
+    mine = NotificationFactory(user=supervisor)
+    NotificationFactory(user=agent)
     listed = list(client_for(supervisor).get(reverse("notification_list")).context["notifications"])
     assert listed == [mine]
 
@@ -184,8 +186,8 @@ def test_running_job_status_keeps_polling(supervisor, client_for):
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent():
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
     assert Tenant.objects.filter(slug="demo").count() == 1
     roles = {u.username: u.role_names for u in User.objects.filter(tenant__slug="demo")}
     assert roles == {"admin": ["Administrator"], "supervisor": ["Supervisor"], "agent": ["Agent"]}
