@@ -34,7 +34,7 @@ class TenantUserAdmin(UserAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, user: User) -> str:
-        return ", ".join(user.role_names)
+        return ", ".join(user.role_labels)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")

@@ -53,6 +53,12 @@ class User(AbstractUser):
     def role_names(self) -> list[str]:
         return [group.name for group in self.groups.all()]
 
+    @property
+    def role_labels(self) -> list[str]:
+        from contactcenter.roles import LABELS
+
+        return [str(LABELS.get(name, name)) for name in self.role_names]
+
 
 class TenantQuerySet(models.QuerySet):
     def for_tenant(self, tenant: Tenant | None) -> Self:

@@ -11,6 +11,7 @@ from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from contactcenter import registry
 
@@ -18,6 +19,8 @@ ADMINISTRATOR = "Administrator"
 SUPERVISOR = "Supervisor"
 AGENT = "Agent"
 ROLES = (ADMINISTRATOR, SUPERVISOR, AGENT)
+# Group names are stored in English; people read them in their language.
+LABELS = {ADMINISTRATOR: _("Administrator"), SUPERVISOR: _("Supervisor"), AGENT: _("Agent")}
 
 
 def _permissions(names: set[str]) -> list[Permission]:

@@ -24,8 +24,8 @@ def missing_columns_message(missing: list[str], header: list[str]) -> str:
         "The file has no %(missing)s column (columns found: %(found)s). "
         "Download the template to see the expected columns."
     ) % {
-        "missing": ", ".join(f"“{name}”" for name in missing),
-        "found": ", ".join(f"“{name}”" for name in header),
+        "missing": ", ".join(_("“%(name)s”") % {"name": name} for name in missing),
+        "found": ", ".join(_("“%(name)s”") % {"name": name} for name in header),
     }
 
 

@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -207,5 +207,8 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
         .filter(user=request.user, is_read=False)
         .update(is_read=True)
     )
-    messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
+    text = ngettext(
+        "%(count)d notification marked as read.", "%(count)d notifications marked as read.", count
+    )
+    messages.success(request, text % {"count": count})
     return redirect("notification_list")

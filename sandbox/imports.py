@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import phonenumbers
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -8,6 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from contactcenter.jobs.exporting import Exporter
 from contactcenter.jobs.importing import BatchResult, Column, Importer, RowInvalid
+from contactcenter.phones import InvalidPhone, to_e164
 from sandbox.models import SampleRecord
 
 
@@ -25,14 +25,10 @@ class SampleRecordImporter(Importer):
         phone, e164 = values["Phone"], ""
         if phone:
             try:
-                number = phonenumbers.parse(phone, self.tenant.default_phone_region)
-            except phonenumbers.NumberParseException:
-                number = None
-            if number is None or not phonenumbers.is_valid_number(number):
-                raise RowInvalid(
-                    [("Phone", _("“%(value)s” is not a valid phone number") % {"value": phone})]
-                )
-            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                e164 = to_e164(phone, self.tenant.default_phone_region)
+            except InvalidPhone:
+                message = _("“%(value)s” is not a valid phone number") % {"value": phone}
+                raise RowInvalid([("Phone", message)]) from None
         return SampleRecord(
             tenant=self.tenant,
             import_job=self.job,

@@ -170,3 +170,10 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2):
             return value
         time.sleep(interval)
     pytest.fail(f"Timed out after {timeout}s waiting for {predicate.__doc__ or predicate}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this run's own file-system broker folder (see CELERY_FILESYSTEM_DIR in settings)."""
+    options = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    if django_settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        shutil.rmtree(Path(options["data_folder_in"]).parent, ignore_errors=True)

@@ -43,6 +43,9 @@ def neutralise(value: object, *, phone: bool = False) -> str:
 class Exporter:
     """Subclass per exportable entity, in the app's imports.py, and register it."""
 
+    # Templates receive the class itself: they must read its attributes, not call it.
+    do_not_call_in_templates = True
+
     target: ClassVar[str]
     verbose_name: ClassVar[str]
     permission: ClassVar[str]

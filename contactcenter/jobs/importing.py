@@ -58,6 +58,9 @@ class BatchResult:
 class Importer:
     """Subclass per importable entity, in the app's imports.py, and register it."""
 
+    # Templates receive the class itself: they must read its attributes, not call it.
+    do_not_call_in_templates = True
+
     target: ClassVar[str]
     verbose_name: ClassVar[str]
     permission: ClassVar[str]
@@ -135,7 +138,7 @@ def check_row(importer: Importer, positions: dict[str, int], values: list[str]) 
 
 
 def format_errors(errors: list[tuple[str, str]]) -> str:
-    return "; ".join(f"{column}: {message}" for column, message in errors)
+    return "; ".join(_("%(column)s: %(message)s") % {"column": c, "message": m} for c, m in errors)
 
 
 # --- the worker side -------------------------------------------------------------------------

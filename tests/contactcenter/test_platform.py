@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from contactcenter import settings as project_settings
 from contactcenter.models import Notification, Tenant, User
+from contactcenter.notifications import notify_job_finished
 from contactcenter.roles import matrix_markdown
 from tests.factories import JobFactory, NotificationFactory
 
@@ -192,3 +193,31 @@ def test_seed_demo_is_idempotent():
     roles = {u.username: u.role_names for u in User.objects.filter(tenant__slug="demo")}
     assert roles == {"admin": ["Administrator"], "supervisor": ["Supervisor"], "agent": ["Agent"]}
     assert not Notification.objects.exists()
+
+
+# --- languages --------------------------------------------------------------------------------
+
+
+def test_pages_are_french_by_default_even_for_an_english_browser(supervisor, client_for):
+    response = client_for(supervisor).get(
+        reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9"
+    )
+    assert b'lang="fr"' in response.content
+    assert "Carnet d’adresses" in response.content.decode()
+
+
+def test_switching_to_english_sticks(supervisor, client_for):
+    client = client_for(supervisor)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    response = client.get(reverse("dashboard"))
+    assert b'lang="en"' in response.content and b"Address book" in response.content
+
+
+def test_job_notification_speaks_the_requesters_language(supervisor):
+    job = JobFactory(
+        requester=supervisor, status="partial", created=3, rejected=2, original_name="c.csv"
+    )
+    job.options = {"language": "fr"}
+    assert "3" in notify_job_finished(job).text and "rejet" in notify_job_finished(job).text
+    job.options = {"language": "en"}
+    assert "3 created" in notify_job_finished(job).text
