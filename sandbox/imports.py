@@ -73,6 +73,7 @@ class SampleRecordExporter(Exporter):
     verbose_name = gettext_lazy("sample records")
     permission = "sandbox.export_samplerecord"
     fields = (("Name", "name"), ("Phone", "phone"), ("Note", "note"))
+    phone_columns = frozenset({"Phone"})
     filename = "sample-records"
 
     def queryset(self) -> QuerySet:

@@ -65,11 +65,18 @@ class Exporter:
     def header(self) -> list[str]:
         return [header for header, _path in self.fields]
 
-    def rows(self) -> Iterator[list[str]]:
+    def rows(self, *, guard: bool = True) -> Iterator[list[str]]:
+        """The rows as text; `guard` quotes what a spreadsheet would run as a formula (CSV).
+
+        XLSX needs no quote: its cells are typed as strings, which Excel never evaluates.
+        """
         paths = [path for _header, path in self.fields]
         phones = [header in self.phone_columns for header, _path in self.fields]
         for values in self.queryset().values_list(*paths).iterator(chunk_size=CHUNK):
-            yield [neutralise(v, phone=p) for v, p in zip(values, phones, strict=True)]
+            if guard:
+                yield [neutralise(v, phone=p) for v, p in zip(values, phones, strict=True)]
+            else:
+                yield ["" if v is None else str(v) for v in values]
 
 
 class _Echo:
@@ -170,7 +177,7 @@ def _export(job: Job) -> None:
     try:
         with _whole_result_cursor():
             if fmt == "xlsx":
-                count = write_xlsx(tmp, exporter.header(), exporter.rows(), progress)
+                count = write_xlsx(tmp, exporter.header(), exporter.rows(guard=False), progress)
             else:
                 count = write_csv(
                     tmp,

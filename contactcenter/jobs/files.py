@@ -264,6 +264,9 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime.datetime):
+        # Excel has no date type: a date cell reads as midnight, yet the sheet shows a date.
+        if value.time() == datetime.time():
+            return value.date().isoformat()
         return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
@@ -302,15 +305,35 @@ def _csv_records(path: str, table: Table, encoding: str) -> Iterator[list[str]]:
 
 def _records(path: str, table: Table, encoding: str | None = None) -> Iterator[list[str]]:
     if table.format == "xlsx":
+        # A sheet need not store a row's trailing empty cells: a short row is not a ragged one.
+        width = len(table.header)
         with open(path, "rb") as stream:
-            yield from _xlsx_records(stream)
+            for values in _xlsx_records(stream):
+                yield values + [""] * (width - len(values))
     else:
         yield from _csv_records(path, table, encoding or table.encoding)
 
 
-def _decoding_error(path: str, exc: UnicodeDecodeError) -> FileRejected:
+def _undecodable_line(path: str, encoding: str) -> int:
+    """The line of the first byte `encoding` cannot read.
+
+    A text stream's UnicodeDecodeError only knows its place in the chunk it was decoding, so
+    the file is decoded again here, counting lines as it goes.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
     with open(path, "rb") as stream:
-        line = stream.read(exc.start).count(b"\n") + 1
+        try:
+            for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+                line += decoder.decode(chunk).count("\n")
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            line += exc.object.count(b"\n", 0, exc.start)
+    return line
+
+
+def _decoding_error(path: str, encoding: str, exc: UnicodeDecodeError) -> FileRejected:
+    line = _undecodable_line(path, encoding)
     return FileRejected(
         _(
             "Line %(line)d cannot be read: byte 0x%(byte)02X is neither UTF-8 nor Windows-1252. "
@@ -320,18 +343,37 @@ def _decoding_error(path: str, exc: UnicodeDecodeError) -> FileRejected:
     )
 
 
+def _utf8_or_cp1252(path: str) -> str:
+    """The head read as UTF-8; the rest may not (an accent on line 50,000 of a cp1252 file).
+
+    Falling back to Windows-1252 is right only while no UTF-8 accent has been read: a file that
+    has both is two files pasted together, and either reading would garble half of it.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    accented = False
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+            try:
+                accented = not decoder.decode(chunk).isascii() or accented
+            except UnicodeDecodeError as exc:
+                if accented or not chunk[: exc.start].isascii():
+                    raise FileRejected(
+                        _(
+                            "Line %(line)d is not UTF-8 although earlier lines are: the file mixes "
+                            "two encodings. Save the whole file again as “CSV UTF-8” and import it again."
+                        )
+                        % {"line": _undecodable_line(path, "utf-8")}
+                    ) from None
+                return "cp1252"
+    return "utf-8"
+
+
 def scan(path: str, table: Table, max_rows: int | None = None) -> ScanResult:
     """Read the whole file once before any write; raise FileRejected on any structural fault."""
     max_rows = max_rows or settings.JOBS_MAX_ROWS
     encoding = table.encoding
     if table.format == "csv" and encoding == "utf-8":
-        # The head was UTF-8; the rest may not be (an accent on line 50,000 of a cp1252 file).
-        try:
-            with open(path, encoding="utf-8", newline="") as stream:
-                while stream.read(1024 * 1024):
-                    pass
-        except UnicodeDecodeError:
-            encoding = "cp1252"
+        encoding = _utf8_or_cp1252(path)
     width = len(table.header)
     count, problems = 0, []
     try:
@@ -347,7 +389,7 @@ def scan(path: str, table: Table, max_rows: int | None = None) -> ScanResult:
             if _is_ragged(values, width) and len(problems) < MAX_LISTED_PROBLEMS:
                 problems.append(Problem(line, values, _ragged_reason(len(values), width)))
     except UnicodeDecodeError as exc:
-        raise _decoding_error(path, exc) from None
+        raise _decoding_error(path, encoding, exc) from None
     except csv.Error as exc:
         raise FileRejected(_("The CSV file is malformed: %(error)s.") % {"error": exc}) from None
     if problems:

@@ -158,7 +158,11 @@ def claim(job_id: str) -> Job | None:
 
 
 def finish(job: Job, status: str, message: str = "") -> None:
-    """Close the job (unless it was cancelled meanwhile) and tell the requester."""
+    """Close the job (unless it was cancelled meanwhile) and tell the requester.
+
+    One transaction for both: a worker that dies in between leaves the job running, and the
+    re-delivered task closes it and tells the requester, once.
+    """
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.status != Job.Status.CANCELLED:
@@ -166,8 +170,8 @@ def finish(job: Job, status: str, message: str = "") -> None:
         locked.message = message or locked.message
         locked.finished_at = timezone.now()
         locked.save(update_fields=["status", "message", "finished_at"])
-    job.refresh_from_db()
-    notify_job_finished(job)
+        job.refresh_from_db()
+        notify_job_finished(job)
 
 
 def fail_unexpectedly(job: Job, exc: BaseException) -> None:
@@ -210,11 +214,17 @@ def _import(job: Job) -> None:
         batch.append((line, values))
         if len(batch) >= importer.batch_size:
             if not _commit_batch(job, importer, positions, batch):
-                return finish(job, job.status)
+                return _stop(job)
             batch = []
     if batch and not _commit_batch(job, importer, positions, batch):
-        return finish(job, job.status)
+        return _stop(job)
     finish(job, _outcome(job))
+
+
+def _stop(job: Job) -> None:
+    """A cancelled job is closed here; one that another delivery overtook is left to it."""
+    if job.status == Job.Status.CANCELLED:
+        finish(job, Job.Status.CANCELLED)
 
 
 def _outcome(job: Job) -> str:

@@ -1,0 +1,189 @@
+"""Exports: the formula guard, export jobs to CSV and XLSX, and the round trip back in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import resolve
+from django.utils import translation
+
+from contactcenter import services
+from contactcenter.jobs.exporting import neutralise, stream_csv
+from contactcenter.jobs.importing import run_import
+from contactcenter.models import Job, Notification
+from sandbox.imports import SampleRecordExporter
+from sandbox.models import SampleRecord
+from tests.factories import SampleRecordFactory
+
+URL = "/export/sandbox.samplerecord/"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def records(supervisor, outsider) -> None:
+    """Tenant A's rows, with formulas and phones; tenant B has one row of its own."""
+    for name, phone, note in [
+        ("=1+2", "", "-5 apples"),
+        ("Ada", "+33612345678", "@home"),
+        ("Bob", "06 12 34 56 78", "+1 for him"),
+    ]:
+        SampleRecordFactory(tenant=supervisor.tenant, name=name, phone=phone, note=note)
+    SampleRecordFactory(tenant=outsider.tenant, name="Oscar's own row")
+
+
+@pytest.fixture
+def export(client_for, django_capture_on_commit_callbacks):
+    """export(user, format, delimiter) → (job, downloaded file) through the pages, run eagerly."""
+
+    def run(user, fmt: str = "csv", delimiter: str = ",") -> tuple[Job, bytes]:
+        client = client_for(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(URL, {"format": fmt, "delimiter": delimiter})
+        job = Job.objects.get(pk=resolve(response.url).kwargs["pk"])
+        download = client.get(f"/jobs/{job.pk}/download/")
+        return job, b"".join(download.streaming_content)
+
+    return run
+
+
+def csv_rows(content: bytes, delimiter: str = ",") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=delimiter))
+
+
+# --- the formula guard -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+33 6 12", "'+33 6 12"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tindented", "'\tindented"),
+        ("\rreturn", "'\rreturn"),
+        ("Jean Dupont", "Jean Dupont"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+        (42, "42"),
+    ],
+)
+def test_cell_that_a_spreadsheet_could_run_gets_a_leading_quote(value, expected):
+    assert neutralise(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+33612345678", "+33612345678"),
+        ("+1+1", "'+1+1"),
+        ("+33 6 12 34 56 78", "'+33 6 12 34 56 78"),
+        (
+            '=HYPERLINK("http://evil.example","+33612345678")',
+            '\'=HYPERLINK("http://evil.example","+33612345678")',
+        ),
+        ("-33612345678", "'-33612345678"),
+    ],
+)
+def test_only_an_e164_number_in_a_phone_column_is_left_alone(value, expected):
+    assert neutralise(value, phone=True) == expected
+
+
+# --- export jobs -----------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("records")
+def test_csv_export_neutralises_formulas_but_not_e164_phones(export, supervisor):
+    job, content = export(supervisor)
+    assert job.status == Job.Status.SUCCEEDED
+    assert content.startswith(b"\xef\xbb\xbfName,Phone,Note\r\n")
+    assert csv_rows(content) == [
+        ["Name", "Phone", "Note"],
+        ["'=1+2", "", "'-5 apples"],
+        ["Ada", "+33612345678", "'@home"],
+        ["Bob", "06 12 34 56 78", "'+1 for him"],
+    ]
+
+
+@pytest.mark.usefixtures("records")
+def test_csv_export_uses_the_chosen_separator(export, supervisor):
+    _job, content = export(supervisor, delimiter=";")
+    assert content.decode("utf-8-sig").startswith("Name;Phone;Note\r\n'=1+2;;'-5 apples\r\n")
+
+
+@pytest.mark.usefixtures("records")
+def test_xlsx_export_writes_strings_never_formulas(export, supervisor):
+    job, content = export(supervisor, fmt="xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    assert [[cell.value for cell in row] for row in sheet.iter_rows(max_row=3)] == [
+        ["Name", "Phone", "Note"],
+        ["=1+2", None, "-5 apples"],
+        ["Ada", "+33612345678", "@home"],
+    ]
+    assert (sheet["A2"].data_type, sheet["B3"].data_type) == ("s", "s")
+    sheet_xml = zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in sheet_xml
+    assert job.result_file.name.endswith(".xlsx")
+
+
+@pytest.mark.usefixtures("records")
+@pytest.mark.parametrize(
+    ("user", "names"),
+    [("supervisor", ["'=1+2", "Ada", "Bob"]), ("outsider", ["Oscar's own row"])],
+)
+def test_export_holds_only_the_tenants_rows(export, request, user, names):
+    _job, content = export(request.getfixturevalue(user))
+    assert [row[0] for row in csv_rows(content)[1:]] == names
+
+
+@pytest.mark.usefixtures("records")
+def test_export_file_is_what_the_streamed_csv_gives(export, supervisor):
+    _job, content = export(supervisor)
+    streamed = "".join(stream_csv(SampleRecordExporter(supervisor.tenant, {})))
+    assert streamed.encode() == content
+
+
+@pytest.mark.usefixtures("records")
+def test_requester_is_told_the_export_is_ready(export, supervisor):
+    job, _content = export(supervisor)
+    notification = Notification.objects.get(user=supervisor)
+    assert notification.text == f"Export ready: 3 rows in {job.original_name}."
+    assert notification.link == f"/jobs/{job.pk}/"
+
+
+@pytest.mark.usefixtures("records")
+def test_outsider_cannot_download_another_tenants_export(export, supervisor, client_for, outsider):
+    job, _content = export(supervisor)
+    assert client_for(outsider).get(f"/jobs/{job.pk}/download/").status_code == 404
+
+
+# --- round trip ------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("records")
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_reimports_as_it_was_into_another_tenant(export, supervisor, outsider, fmt):
+    SampleRecord.objects.filter(tenant=outsider.tenant).delete()
+    _job, content = export(supervisor, fmt=fmt)
+    upload = SimpleUploadedFile(f"export.{fmt}", content)
+    job = services.job_start_import(user=outsider, target="sandbox.samplerecord", upload=upload)
+    run_import(str(job.pk))
+
+    def rows(tenant):
+        records = SampleRecord.objects.for_tenant(tenant).order_by("name")
+        return list(records.values_list("name", "phone", "note"))
+
+    assert rows(outsider.tenant) == rows(supervisor.tenant)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
