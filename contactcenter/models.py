@@ -71,7 +71,11 @@ class TenantQuerySet(models.QuerySet):
 class TenantModel(models.Model):
     """Base of every domain row: it carries its tenant and is reached through for_tenant()."""
 
-    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE)
+    # No index of its own: every tenant model leads its composite indexes and unique
+    # constraints with tenant, and one more index per table would only slow imports.
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, db_index=False
+    )
 
     objects = TenantQuerySet.as_manager()
 

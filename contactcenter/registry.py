@@ -6,15 +6,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from contactcenter.jobs.exporting import Exporter
     from contactcenter.jobs.importing import Importer
 
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """One line of an address book, whatever its source."""
+
+    name: str
+    kind: str
+    phone: str = ""
+    mobile: str = ""
+    email: str = ""
+    link: str = ""
+
+    @property
+    def sort_key(self) -> str:
+        return self.name.casefold()
+
+
+@dataclass(frozen=True)
+class DirectorySource:
+    """Something an address book can include: entries(tenant, query, limit) sorted by sort_key."""
+
+    key: str
+    label: str
+    entries: Callable[..., Iterator[DirectoryEntry]]
+
+
 importers: dict[str, type[Importer]] = {}
 exporters: dict[str, type[Exporter]] = {}
 role_permissions: dict[str, set[str]] = {}
+directory_sources: dict[str, DirectorySource] = {}
 
 
 def register_importer(importer: type[Importer]) -> type[Importer]:
@@ -30,3 +59,8 @@ def register_exporter(exporter: type[Exporter]) -> type[Exporter]:
 def grant(role: str, *perms: str) -> None:
     """Give `perms` ("app_label.codename") to the built-in role named `role`."""
     role_permissions.setdefault(role, set()).update(perms)
+
+
+def register_directory_source(source: DirectorySource) -> DirectorySource:
+    directory_sources[source.key] = source
+    return source

@@ -64,6 +64,19 @@ def job_start_export(*, user: User, target: str, options: dict) -> Job:
     return job
 
 
+@transaction.atomic
+def job_undo(*, job: Job) -> int:
+    """Remove what a finished import created; the job records when it was undone."""
+    locked = Job.objects.select_for_update().get(pk=job.pk)
+    if locked.kind != Job.Kind.IMPORT or not locked.is_final or locked.undone_at:
+        return 0
+    removed = registry.importers[locked.target](locked).undo()
+    locked.undone_at = timezone.now()
+    locked.save(update_fields=["undone_at"])
+    job.refresh_from_db()
+    return removed
+
+
 def job_cancel(*, job: Job) -> bool:
     """Cancel a queued or running job; a running one stops after its current batch.
 

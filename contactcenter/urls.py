@@ -19,6 +19,7 @@ urlpatterns = [
     path("jobs/", views.JobListView.as_view(), name="job_list"),
     path("jobs/<uuid:pk>/", views.job_detail, name="job_detail"),
     path("jobs/<uuid:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<uuid:pk>/undo/", views.job_undo, name="job_undo"),
     path("jobs/<uuid:pk>/rejected-rows.csv", views.job_error_report, name="job_error_report"),
     path("jobs/<uuid:pk>/download/", views.job_download, name="job_download"),
     path("import/<str:target>/", views.import_start, name="import_start"),
@@ -29,5 +30,6 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("sandbox/", include("sandbox.urls")),
+    path("addressbook/", include("addressbook.urls")),
     path("admin/", admin.site.urls),
 ]

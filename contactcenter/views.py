@@ -24,7 +24,6 @@ from contactcenter.models import Job, Notification
 from contactcenter.tables import JobTable
 
 AREAS = {
-    "addressbook": gettext_lazy("Address book"),
     "outbound": gettext_lazy("Outbound"),
     "pointsofcontact": gettext_lazy("Points of contact"),
     "tracker": gettext_lazy("Tracker"),
@@ -73,13 +72,26 @@ def job_detail(request: HttpRequest, pk) -> HttpResponse:
         if request.headers.get("HX-Request")
         else "contactcenter/job_detail.html"
     )
-    response = render(
-        request, template, {"job": job, "importer": registry.importers.get(job.target)}
-    )
+    importer = registry.importers.get(job.target)
+    context = {"job": job, "importer": importer, "can_undo": _can_undo(request, job, importer)}
+    response = render(request, template, context)
     if request.headers.get("HX-Request") and job.is_final:
         # The job has just told its requester: let the navbar bell fetch the new count.
         response.headers["HX-Trigger"] = "notifications-changed"
     return response
+
+
+def _can_undo(request: HttpRequest, job: Job, importer) -> bool:
+    """The undo button: a finished import that created rows, not undone yet, and the right."""
+    undoable = importer is not None and importer.undo_permission is not None
+    return bool(
+        undoable
+        and job.kind == Job.Kind.IMPORT
+        and job.is_final
+        and job.created
+        and not job.undone_at
+        and request.user.has_perm(importer.undo_permission)
+    )
 
 
 @require_POST
@@ -91,6 +103,24 @@ def job_cancel(request: HttpRequest, pk) -> HttpResponse:
         messages.info(request, _("The job is cancelled. Rows it had already saved are kept."))
     else:
         messages.warning(request, _("The job had already ended; nothing was cancelled."))
+    return redirect(job)
+
+
+def job_undo(request: HttpRequest, pk) -> HttpResponse:
+    """Confirm (GET), then remove (POST) the rows this import created."""
+    job = get_job(request, pk)
+    importer = registry.importers.get(job.target)
+    if not (importer and importer.undo_permission and job.kind == Job.Kind.IMPORT):
+        raise Http404
+    require_perm(request.user, importer.undo_permission)
+    if request.method != "POST":
+        context = {"job": job, "count": importer(job).undo_count(), "importer": importer}
+        return render(request, "contactcenter/job_confirm_undo.html", context)
+    removed = services.job_undo(job=job)
+    text = ngettext(
+        "Import undone: %(count)d row removed.", "Import undone: %(count)d rows removed.", removed
+    )
+    messages.success(request, text % {"count": removed})
     return redirect(job)
 
 

@@ -1,6 +1,7 @@
 import factory
 from django.contrib.auth.models import Group
 
+from addressbook.models import AddressBook, ExternalContact
 from contactcenter.models import Job, Notification, Tenant, User
 from sandbox.models import SampleRecord
 
@@ -54,3 +55,20 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     tenant = factory.SelfAttribute("user.tenant")
     text = factory.Sequence(lambda n: f"Notification {n}")
+
+
+class ExternalContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExternalContact
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Contact {n:05d}")
+
+
+class AddressBookFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AddressBook
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Book {n}")
+    sources = factory.LazyFunction(lambda: ["external_contacts"])

@@ -9,6 +9,7 @@ server-side cursor in chunks, and XLSX is written with openpyxl's write-only wor
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import tempfile
@@ -19,7 +20,7 @@ from typing import ClassVar
 from django.core.files import File
 from django.db import connection
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contactcenter.jobs.importing import FORMULA_TRIGGERS, claim, fail_unexpectedly, finish
 from contactcenter.models import Job
@@ -151,14 +152,22 @@ def write_xlsx(path: str, header: list[str], rows: Iterable[list[str]], progress
     return count
 
 
+def xlsx_bytes(exporter: Exporter) -> bytes:
+    """A small selection as an XLSX file in memory (large ones go through an export job)."""
+    buffer = io.BytesIO()
+    write_xlsx(buffer, exporter.header(), exporter.rows(guard=False), lambda _count: None)
+    return buffer.getvalue()
+
+
 def run_export(job_id: str) -> None:
     job = claim(job_id)
     if job is None:
         return
-    try:
-        _export(job)
-    except Exception as exc:
-        fail_unexpectedly(job, exc)
+    with translation.override(job.options.get("language") or None):
+        try:
+            _export(job)
+        except Exception as exc:
+            fail_unexpectedly(job, exc)
 
 
 def _export(job: Job) -> None:

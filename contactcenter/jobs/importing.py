@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contactcenter.jobs import files
@@ -66,6 +66,8 @@ class Importer:
     permission: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]
     batch_size: ClassVar[int] = 5000
+    # Who may remove what an import created ("undo this import"); None: not undoable.
+    undo_permission: ClassVar[str | None] = None
 
     def __init__(self, job: Job):
         self.job = job
@@ -102,6 +104,14 @@ class Importer:
 
     def write_batch(self, rows: list[tuple[int, object]]) -> BatchResult:
         """Write valid rows with set-based SQL, marking each created row with self.job."""
+        raise NotImplementedError
+
+    def undo_count(self) -> int:
+        """How many rows undo() would remove: those this job created that still exist."""
+        raise NotImplementedError
+
+    def undo(self) -> int:
+        """Remove the rows this job created, and only those; return how many."""
         raise NotImplementedError
 
 
@@ -187,6 +197,12 @@ def run_import(job_id: str) -> None:
     job = claim(job_id)
     if job is None:
         return
+    # Rejection reasons and messages in the language the requester used when uploading.
+    with translation.override(job.options.get("language") or None):
+        _run_import(job)
+
+
+def _run_import(job: Job) -> None:
     try:
         _import(job)
     except files.FileRejected as exc:

@@ -1,6 +1,7 @@
 """Formatting helpers for templates (no queries, no logic)."""
 
 from django import forms, template
+from django.utils.formats import number_format
 
 register = template.Library()
 
@@ -18,3 +19,9 @@ def bootstrap(field: forms.BoundField) -> str:
     if field.errors:
         css += " is-invalid"
     return field.as_widget(attrs={"class": css})
+
+
+@register.filter
+def grouped(value: int | None) -> str:
+    """1234567 → “1 234 567” in French, “1,234,567” in English."""
+    return "" if value is None else number_format(value, force_grouping=True)

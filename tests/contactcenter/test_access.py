@@ -5,7 +5,12 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from contactcenter.models import Job, Notification
-from tests.factories import JobFactory, NotificationFactory
+from tests.factories import (
+    AddressBookFactory,
+    ExternalContactFactory,
+    JobFactory,
+    NotificationFactory,
+)
 
 # URL name → how to reach it with an object of tenant A: (HTTP method, factory of the kwargs).
 ID_URLS = {
@@ -14,7 +19,37 @@ ID_URLS = {
     "job_error_report": ("get", lambda owner: {"pk": JobFactory(requester=owner).pk}),
     "job_download": ("get", lambda owner: {"pk": _finished_export(owner).pk}),
     "notification_read": ("post", lambda owner: {"pk": NotificationFactory(user=owner).pk}),
+    "job_undo": ("post", lambda owner: {"pk": _finished_import(owner).pk}),
+    "addressbook:contact_edit": (
+        "post",
+        lambda owner: {"pk": ExternalContactFactory(tenant=owner.tenant).pk},
+    ),
+    "addressbook:contact_delete": (
+        "post",
+        lambda owner: {"pk": ExternalContactFactory(tenant=owner.tenant).pk},
+    ),
+    "addressbook:book_detail": (
+        "get",
+        lambda owner: {"pk": AddressBookFactory(tenant=owner.tenant).pk},
+    ),
+    "addressbook:book_edit": (
+        "post",
+        lambda owner: {"pk": AddressBookFactory(tenant=owner.tenant).pk},
+    ),
+    "addressbook:book_delete": (
+        "post",
+        lambda owner: {"pk": AddressBookFactory(tenant=owner.tenant).pk},
+    ),
 }
+
+
+def _finished_import(owner) -> Job:
+    return JobFactory(
+        requester=owner,
+        target="addressbook.externalcontact",
+        status=Job.Status.SUCCEEDED,
+        created=1,
+    )
 
 
 def _finished_export(owner) -> Job:
@@ -31,9 +66,11 @@ def _named_patterns(resolver=None, prefix=""):
     for entry in (resolver or get_resolver()).url_patterns:
         if isinstance(entry, URLResolver):
             if entry.app_name != "admin":
-                yield from _named_patterns(entry, prefix)
+                yield from _named_patterns(
+                    entry, prefix + (f"{entry.namespace}:" if entry.namespace else "")
+                )
         elif isinstance(entry, URLPattern) and entry.name:
-            yield entry.name, entry.pattern.converters
+            yield prefix + entry.name, entry.pattern.converters
 
 
 def test_every_url_taking_an_id_is_covered_by_the_isolation_tests():

@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AddressBookConfig(AppConfig):
+    name = "addressbook"
+    verbose_name = _("Address book")
+
+    def ready(self) -> None:
+        from addressbook import directory, imports
+        from contactcenter import registry, roles
+
+        registry.register_importer(imports.ExternalContactImporter)
+        registry.register_exporter(imports.ExternalContactExporter)
+        registry.register_directory_source(directory.SOURCE)
+        contacts = [
+            f"addressbook.{a}_externalcontact"
+            for a in ("view", "add", "change", "delete", "import", "export")
+        ]
+        books = [f"addressbook.{a}_addressbook" for a in ("view", "add", "change", "delete")]
+        for role in (roles.ADMINISTRATOR, roles.SUPERVISOR):
+            registry.grant(role, *contacts, *books)
+        registry.grant(
+            roles.AGENT, "addressbook.view_externalcontact", "addressbook.view_addressbook"
+        )

@@ -1,0 +1,47 @@
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+
+from addressbook.models import AddressBook, ExternalContact
+from contactcenter import registry
+
+
+class ExternalContactTable(tables.Table):
+    selection = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th__input": {"id": "select-page", "aria-label": _("Select the page")},
+            "td__input": {"form": "bulk-form", "class": "form-check-input row-check"},
+        },
+    )
+    name = tables.Column(verbose_name=_("Name"), linkify=True)
+    phone = tables.Column(verbose_name=_("Phone"))
+    mobile = tables.Column(verbose_name=_("Mobile"))
+    address = tables.Column(verbose_name=_("Address"))
+    email = tables.EmailColumn(verbose_name=_("Email"))
+    other = tables.TemplateColumn("{{ value|truncatechars:60 }}", verbose_name=_("Other"))
+    actions = tables.TemplateColumn(
+        template_name="addressbook/_contact_actions.html", verbose_name="", orderable=False
+    )
+
+    class Meta:
+        model = ExternalContact
+        fields = ("selection", "name", "phone", "mobile", "address", "email", "other", "actions")
+        attrs = {"class": "table table-sm table-hover align-middle", "id": "contacts-table"}
+        empty_text = _("No contact matches.")
+        row_attrs = {"data-contact": lambda record: record.pk}
+
+
+class AddressBookTable(tables.Table):
+    name = tables.Column(verbose_name=_("Name"), linkify=True)
+    sources = tables.Column(verbose_name=_("Sources"), orderable=False)
+    created_at = tables.DateTimeColumn(verbose_name=_("Created"), format="SHORT_DATE_FORMAT")
+
+    class Meta:
+        model = AddressBook
+        fields = ("name", "sources", "created_at")
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        empty_text = _("No address book yet.")
+
+    def render_sources(self, value: list[str]) -> str:
+        sources = registry.directory_sources
+        return ", ".join(str(sources[key].label) for key in value if key in sources)

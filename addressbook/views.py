@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import heapq
+from itertools import islice
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin, SingleTableView
+
+from addressbook import services
+from addressbook.filters import ExternalContactFilter
+from addressbook.forms import AddressBookForm, BulkExportForm, ExternalContactForm
+from addressbook.imports import ExternalContactExporter
+from addressbook.models import AddressBook, ExternalContact
+from addressbook.tables import AddressBookTable, ExternalContactTable
+from contactcenter import registry
+from contactcenter import services as platform
+from contactcenter.access import get_for_tenant, tenant_of
+from contactcenter.jobs.exporting import stream_csv, xlsx_bytes
+from contactcenter.paging import keyset_page
+
+SORTABLE = {"name", "phone", "mobile", "address", "email", "other"}
+PER_PAGE = 25
+
+
+class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
+    permission_required = "addressbook.view_externalcontact"
+    table_class = ExternalContactTable
+    filterset_class = ExternalContactFilter
+    template_name = "addressbook/contact_list.html"
+    table_pagination = False
+
+    def get_queryset(self):
+        return ExternalContact.objects.for_tenant(tenant_of(self.request))
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "tenant": tenant_of(self.request)}
+
+    def get_table_data(self):
+        # One page by keyset; the table re-sorts only these rows, in the database's collation.
+        sort = self.request.GET.get("sort", "name")
+        self.page = keyset_page(
+            self.object_list,
+            sort if sort.lstrip("-") in SORTABLE else "name",
+            after=self.request.GET.get("after", ""),
+            before=self.request.GET.get("before", ""),
+            per_page=PER_PAGE,
+        )
+        return self.get_queryset().filter(pk__in=[row.pk for row in self.page.rows])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        for key in ("after", "before"):
+            query.pop(key, None)
+        context.update(page=self.page, query=query.urlencode(), export_form=BulkExportForm())
+        return context
+
+
+def contact_count(request: HttpRequest) -> HttpResponse:
+    """How many contacts match the filter; loaded after the page so that the page never waits."""
+    contacts = ExternalContact.objects.for_tenant(tenant_of(request))
+    total = ExternalContactFilter(
+        request.GET, queryset=contacts, tenant=request.user.tenant
+    ).qs.count()
+    return render(
+        request,
+        "addressbook/_contact_count.html",
+        {"total": total, "query": request.GET.urlencode()},
+    )
+
+
+@permission_required("addressbook.add_externalcontact", raise_exception=True)
+def contact_create(request: HttpRequest) -> HttpResponse:
+    form = ExternalContactForm(request.POST or None, tenant=tenant_of(request))
+    if request.method == "POST" and form.is_valid():
+        contact = services.contact_save(form=form)
+        messages.success(request, _("Contact “%(name)s” created.") % {"name": contact.name})
+        return redirect("addressbook:contact_list")
+    return render(
+        request, "addressbook/contact_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_for_tenant(ExternalContact, request, pk, "addressbook.change_externalcontact")
+    form = ExternalContactForm(request.POST or None, instance=contact, tenant=contact.tenant)
+    if request.method == "POST" and form.is_valid():
+        services.contact_save(form=form)
+        messages.success(request, _("Contact “%(name)s” saved.") % {"name": contact.name})
+        return redirect("addressbook:contact_list")
+    return render(
+        request,
+        "addressbook/contact_form.html",
+        {"form": form, "contact": contact},
+        status=400 if form.errors else 200,
+    )
+
+
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_for_tenant(ExternalContact, request, pk, "addressbook.delete_externalcontact")
+    if request.method == "POST":
+        services.contacts_delete(contacts=ExternalContact.objects.filter(pk=contact.pk))
+        messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
+        return redirect("addressbook:contact_list")
+    return render(request, "addressbook/contact_confirm_delete.html", {"contact": contact})
+
+
+@require_POST
+def contact_bulk(request: HttpRequest) -> HttpResponse:
+    """Export or delete the selection: ticked rows or all that match (confirmation first)."""
+    action = request.POST.get("action")
+    if action == "delete":
+        return _bulk_delete(request)
+    if action == "export":
+        return _bulk_export(request)
+    messages.error(request, _("Choose an action."))
+    return redirect("addressbook:contact_list")
+
+
+@permission_required("addressbook.delete_externalcontact", raise_exception=True)
+def _bulk_delete(request: HttpRequest) -> HttpResponse:
+    contacts = services.contacts_selected(tenant=tenant_of(request), data=request.POST)
+    if request.POST.get("confirmed") != "1":
+        context = {
+            "count": contacts.count(),
+            "data": request.POST,
+            "selection": request.POST.getlist("selection"),
+        }
+        return render(request, "addressbook/contact_confirm_bulk_delete.html", context)
+    deleted = services.contacts_delete(contacts=contacts)
+    messages.success(
+        request,
+        ngettext("%(count)d contact deleted.", "%(count)d contacts deleted.", deleted)
+        % {"count": deleted},
+    )
+    return redirect(reverse("addressbook:contact_list") + "?" + request.POST.get("filter", ""))
+
+
+@permission_required("addressbook.export_externalcontact", raise_exception=True)
+def _bulk_export(request: HttpRequest) -> HttpResponse:
+    contacts = services.contacts_selected(tenant=tenant_of(request), data=request.POST)
+    form = BulkExportForm(request.POST)
+    fmt, delimiter = (
+        (form.cleaned_data["format"], form.cleaned_data["delimiter"] or ",")
+        if form.is_valid()
+        else ("csv", ",")
+    )
+    options = {**services.selection_options(request.POST), "format": fmt, "delimiter": delimiter}
+    if contacts.count() > settings.JOBS_EXPORT_INLINE_MAX_ROWS:
+        job = platform.job_start_export(
+            user=request.user, target=ExternalContactExporter.target, options=options
+        )
+        messages.success(
+            request, _("The export has started; you will be notified when the file is ready.")
+        )
+        return redirect(job)
+    exporter = ExternalContactExporter(request.user.tenant, options)
+    if fmt == "xlsx":
+        response = HttpResponse(
+            xlsx_bytes(exporter),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = StreamingHttpResponse(
+            stream_csv(exporter, delimiter), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{exporter.filename}.{fmt}"'
+    return response
+
+
+# --- address books -----------------------------------------------------------------------------
+
+
+class BookListView(PermissionRequiredMixin, SingleTableView):
+    permission_required = "addressbook.view_addressbook"
+    table_class = AddressBookTable
+    template_name = "addressbook/book_list.html"
+
+    def get_queryset(self):
+        return AddressBook.objects.for_tenant(tenant_of(self.request))
+
+
+def book_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The merged entries of the book's sources, sorted by name, searchable."""
+    book = get_for_tenant(AddressBook, request, pk, "addressbook.view_addressbook")
+    query = request.GET.get("q", "").strip()
+    limit = 100
+    sources = [
+        registry.directory_sources[key] for key in book.sources if key in registry.directory_sources
+    ]
+    streams = [source.entries(book.tenant, query, limit + 1) for source in sources]
+    entries = list(islice(heapq.merge(*streams, key=lambda e: e.sort_key), limit + 1))
+    context = {
+        "book": book,
+        "entries": entries[:limit],
+        "more": len(entries) > limit,
+        "q": query,
+        "sources": sources,
+    }
+    return render(request, "addressbook/book_detail.html", context)
+
+
+def _book_form(request: HttpRequest, book: AddressBook | None) -> HttpResponse:
+    form = AddressBookForm(request.POST or None, instance=book, tenant=tenant_of(request))
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        saved.tenant = form.tenant
+        saved.save()
+        messages.success(request, _("Address book “%(name)s” saved.") % {"name": saved.name})
+        return redirect(saved)
+    return render(
+        request,
+        "addressbook/book_form.html",
+        {"form": form, "book": book},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required("addressbook.add_addressbook", raise_exception=True)
+def book_create(request: HttpRequest) -> HttpResponse:
+    return _book_form(request, None)
+
+
+def book_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _book_form(
+        request, get_for_tenant(AddressBook, request, pk, "addressbook.change_addressbook")
+    )
+
+
+def book_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    book = get_for_tenant(AddressBook, request, pk, "addressbook.delete_addressbook")
+    if request.method == "POST":
+        book.delete()
+        messages.success(
+            request,
+            _("Address book “%(name)s” deleted. The contacts themselves are kept.")
+            % {"name": book.name},
+        )
+        return redirect("addressbook:book_list")
+    return render(request, "addressbook/book_confirm_delete.html", {"book": book})
