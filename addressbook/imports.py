@@ -40,8 +40,8 @@ class ExternalContactImporter(Importer):
     columns = COLUMNS
     batch_size = 10_000
 
-    def __init__(self, job):
-        super().__init__(job)
+    def __init__(self, job, tenant=None):
+        super().__init__(job, tenant)
         self.phones = PhoneReader(self.tenant.default_phone_region)
 
     def clean_row(self, values: dict[str, str]) -> tuple:

@@ -80,3 +80,34 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("level", "is_read", "tenant")
     list_select_related = ("tenant", "user")
     search_fields = ("text", "user__username")
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Admin for tenant rows: platform staff see every tenant; staff of a tenant see theirs.
+
+    get_queryset() is the one scoping hook (lists, change pages, actions and exports all go
+    through it), so another tenant's id is a 404 for staff of a tenant.
+    """
+
+    list_select_related = ("tenant",)
+
+    def staff_tenant(self, request):
+        return request.user.tenant if request.user.tenant_id else None
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        tenant = self.staff_tenant(request)
+        return rows.filter(tenant=tenant) if tenant else rows
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        return filters if self.staff_tenant(request) else ("tenant", *filters)
+
+    def get_exclude(self, request, obj=None):
+        excluded = super().get_exclude(request, obj) or ()
+        return (*excluded, "tenant") if self.staff_tenant(request) else excluded
+
+    def save_model(self, request, obj, form, change):
+        if self.staff_tenant(request):
+            obj.tenant = self.staff_tenant(request)
+        super().save_model(request, obj, form, change)

@@ -69,9 +69,10 @@ class Importer:
     # Who may remove what an import created ("undo this import"); None: not undoable.
     undo_permission: ClassVar[str | None] = None
 
-    def __init__(self, job: Job):
+    def __init__(self, job: Job | None, tenant=None):
+        """An import job's importer; or, with job None, the same rules for one tenant (admin)."""
         self.job = job
-        self.tenant = job.tenant
+        self.tenant = tenant or job.tenant
 
     @classmethod
     def column_names(cls) -> list[str]:
