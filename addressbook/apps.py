@@ -7,12 +7,13 @@ class AddressBookConfig(AppConfig):
     verbose_name = _("Address book")
 
     def ready(self) -> None:
-        from addressbook import directory, imports
+        from addressbook import demo, directory, imports
         from contactcenter import registry, roles
 
         registry.register_importer(imports.ExternalContactImporter)
         registry.register_exporter(imports.ExternalContactExporter)
         registry.register_directory_source(directory.SOURCE)
+        registry.demo_seeders.append(demo.seed)
         contacts = [
             f"addressbook.{a}_externalcontact"
             for a in ("view", "add", "change", "delete", "import", "export")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from addressbook.models import AddressBook, ExternalContact
@@ -22,16 +21,16 @@ class ExternalContactForm(forms.ModelForm):
             limit = ExternalContact._meta.get_field(name).max_length
             field.help_text = _("At most %(max)d characters.") % {"max": limit}
             field.widget.attrs["maxlength"] = limit
-        self.fields["phone"].help_text = _("Landline, e.g. 01 23 45 67 89 or +33 1 23 45 67 89.")
-        self.fields["mobile"].help_text = _("e.g. 06 12 34 56 78 or +33 6 12 34 56 78.")
+        self.fields["phone"].help_text = _(
+            "Landline, e.g. 01 23 45 67 89 or +33 1 23 45 67 89; at most %(max)d characters."
+        ) % {"max": 50}
+        self.fields["mobile"].help_text = _(
+            "e.g. 06 12 34 56 78 or +33 6 12 34 56 78; at most %(max)d characters."
+        ) % {"max": 50}
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        taken = (
-            ExternalContact.objects.for_tenant(self.tenant)
-            .annotate(key=Lower("name"))
-            .filter(key=name.lower())
-        )
+        taken = ExternalContact.objects.for_tenant(self.tenant).named(name)
         if taken.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(
                 _("A contact named “%(name)s” already exists."), params={"name": name}
@@ -79,11 +78,7 @@ class AddressBookForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        taken = (
-            AddressBook.objects.for_tenant(self.tenant)
-            .annotate(key=Lower("name"))
-            .filter(key=name.lower())
-        )
+        taken = AddressBook.objects.for_tenant(self.tenant).named(name)
         if taken.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(
                 _("An address book named “%(name)s” already exists."), params={"name": name}

@@ -99,14 +99,17 @@ class ExternalContactImporter(Importer):
         """A refused name was taken by this very import (earlier in the file) or existed before."""
         if not refused:
             return []
-        mine = set(
-            ExternalContact.objects.for_tenant(self.tenant)
-            .filter(import_job=self.job, name__in=[name for _line, name in refused])
+        # Compared as the constraint compares: "MARTIN" was refused for an earlier "Martin".
+        mine = {
+            taken.lower()
+            for taken in ExternalContact.objects.for_tenant(self.tenant)
+            .filter(import_job=self.job)
+            .named(*[name for _line, name in refused])
             .values_list("name", flat=True)
-        )
+        }
         exists = _("Name: “%(name)s” already exists")
         return [
-            (line, self._earlier_in_file(name) if name in mine else exists % {"name": name})
+            (line, self._earlier_in_file(name) if name.lower() in mine else exists % {"name": name})
             for line, name in refused
         ]
 

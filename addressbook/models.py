@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Value
-from django.db.models.functions import Concat, Lower
+from django.db.models.functions import Concat, Lower, Trim
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.models import ImportedRow, TenantModel
+from contactcenter.models import ImportedRow, TenantModel, TenantQuerySet
 
 NAME_MAX, PHONE_MAX, ADDRESS_MAX, OTHER_MAX, EMAIL_MAX = 100, 50, 100, 250, 50
 
@@ -26,6 +26,17 @@ def _search_expression():
     ):
         parts += [field, Value(" ")]
     return Lower(Concat(*parts[:-1], output_field=models.TextField()))
+
+
+class NamedQuerySet(TenantQuerySet):
+    def named(self, *names: str) -> NamedQuerySet:
+        """Rows whose name is one of `names` as the unique constraints compare names.
+
+        Both sides are trimmed and lower-cased by the database: SQLite's LOWER() folds ASCII
+        only, so comparing with Python's str.lower() would miss "Émile" = "Émile" there.
+        """
+        keys = [Lower(Trim(Value(name))) for name in names]
+        return self.alias(name_key=Lower(Trim("name"))).filter(name_key__in=keys)
 
 
 class ExternalContact(TenantModel, ImportedRow):
@@ -47,13 +58,16 @@ class ExternalContact(TenantModel, ImportedRow):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
 
+    objects = NamedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("external contact")
         verbose_name_plural = _("external contacts")
         ordering = ["name", "id"]
         constraints = [
+            # Trimmed as well as lower-cased: " Ada " and "ada" are one name.
             models.UniqueConstraint(
-                "tenant", Lower("name"), name="addressbook_contact_unique_name"
+                "tenant", Lower(Trim("name")), name="addressbook_contact_unique_name"
             ),
         ]
         indexes = [
@@ -83,6 +97,8 @@ class AddressBook(TenantModel):
     name = models.CharField(_("name"), max_length=100)
     sources = models.JSONField(_("sources"), default=list)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = NamedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("address book")

@@ -9,7 +9,6 @@ product would refuse. Large files belong to the product's import, which streams 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from import_export import fields, resources
 
@@ -72,7 +71,7 @@ class ExternalContactResource(resources.ModelResource):
             raise ValidationError(
                 _("Name: “%(name)s” appears earlier in the file") % {"name": name}
             )
-        if self.get_queryset().annotate(key=Lower("name")).filter(key=key).exists():
+        if self.get_queryset().named(name).exists():
             raise ValidationError(_("Name: “%(name)s” already exists") % {"name": name})
         self.seen.add(key)
 

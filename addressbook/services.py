@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from addressbook.filters import ExternalContactFilter
 from addressbook.forms import ExternalContactForm
@@ -13,12 +14,21 @@ from addressbook.models import ExternalContact
 from contactcenter.models import Tenant
 
 
-def contact_save(*, form: ExternalContactForm) -> ExternalContact:
-    """Save a validated create/edit form in the form's tenant."""
+def contact_save(*, form: ExternalContactForm) -> ExternalContact | None:
+    """Save a validated create/edit form in the form's tenant; None (and a form error) if the
+    name was taken meanwhile."""
     contact = form.save(commit=False)
     contact.tenant = form.tenant
     contact.updated_at = timezone.now()
-    contact.save()
+    try:
+        # The form checked the name; someone may have taken it since: the constraint decides.
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        form.add_error(
+            "name", _("A contact named “%(name)s” already exists.") % {"name": contact.name}
+        )
+        return None
     return contact
 
 

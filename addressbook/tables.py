@@ -13,7 +13,12 @@ class ExternalContactTable(tables.Table):
             "td__input": {"form": "bulk-form", "class": "form-check-input row-check"},
         },
     )
-    name = tables.Column(verbose_name=_("Name"), linkify=True)
+    # A link to the edit form only for those who may edit: others would land on a 403.
+    name = tables.TemplateColumn(
+        "{% if perms.addressbook.change_externalcontact %}"
+        '<a href="{{ record.get_absolute_url }}">{{ value }}</a>{% else %}{{ value }}{% endif %}',
+        verbose_name=_("Name"),
+    )
     phone = tables.Column(verbose_name=_("Phone"))
     mobile = tables.Column(verbose_name=_("Mobile"))
     address = tables.Column(verbose_name=_("Address"))
@@ -26,6 +31,8 @@ class ExternalContactTable(tables.Table):
     class Meta:
         model = ExternalContact
         fields = ("selection", "name", "phone", "mobile", "address", "email", "other", "actions")
+        # Its sort links drop the page cursor, which belongs to the previous sort order.
+        template_name = "addressbook/_contact_table.html"
         attrs = {"class": "table table-sm table-hover align-middle", "id": "contacts-table"}
         empty_text = _("No contact matches.")
         row_attrs = {"data-contact": lambda record: record.pk}

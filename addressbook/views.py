@@ -45,6 +45,14 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "tenant": tenant_of(self.request)}
 
+    def get_table_kwargs(self):
+        # Checkboxes only for those who have a bulk action to use them with.
+        user = self.request.user
+        bulk = user.has_perm("addressbook.export_externalcontact") or user.has_perm(
+            "addressbook.delete_externalcontact"
+        )
+        return {} if bulk else {"exclude": ("selection",)}
+
     def get_table_data(self):
         # One page by keyset; the table re-sorts only these rows, in the database's collation.
         sort = self.request.GET.get("sort", "name")
@@ -66,6 +74,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         return context
 
 
+@permission_required("addressbook.view_externalcontact", raise_exception=True)
 def contact_count(request: HttpRequest) -> HttpResponse:
     """How many contacts match the filter; loaded after the page so that the page never waits."""
     contacts = ExternalContact.objects.for_tenant(tenant_of(request))
@@ -82,8 +91,11 @@ def contact_count(request: HttpRequest) -> HttpResponse:
 @permission_required("addressbook.add_externalcontact", raise_exception=True)
 def contact_create(request: HttpRequest) -> HttpResponse:
     form = ExternalContactForm(request.POST or None, tenant=tenant_of(request))
-    if request.method == "POST" and form.is_valid():
-        contact = services.contact_save(form=form)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (contact := services.contact_save(form=form))
+    ):
         messages.success(request, _("Contact “%(name)s” created.") % {"name": contact.name})
         return redirect("addressbook:contact_list")
     return render(
@@ -94,8 +106,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_for_tenant(ExternalContact, request, pk, "addressbook.change_externalcontact")
     form = ExternalContactForm(request.POST or None, instance=contact, tenant=contact.tenant)
-    if request.method == "POST" and form.is_valid():
-        services.contact_save(form=form)
+    if request.method == "POST" and form.is_valid() and services.contact_save(form=form):
         messages.success(request, _("Contact “%(name)s” saved.") % {"name": contact.name})
         return redirect("addressbook:contact_list")
     return render(

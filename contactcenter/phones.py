@@ -15,8 +15,13 @@ import phonenumbers
 
 # What people put between digits; deleted with str.translate (several times a regex's speed).
 SEPARATORS = str.maketrans("", "", " \t.-/()\u00a0\u202f")
-# How many trailing digits the validity cache ignores; see the module docstring.
+# How many trailing digits the validity cache ignores; see the module docstring. Only numbers
+# of at least SHORTEST_CACHED digits take the cache: short numbers (Dutch 14xxx service codes,
+# say) have patterns down to their last digit.
 FREE_TAIL = 4
+SHORTEST_CACHED = 9
+# Spaces French typography puts between digit pairs; phonenumbers itself refuses them.
+WIDE_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\t": " "})
 
 
 class InvalidPhone(ValueError):
@@ -29,7 +34,7 @@ def to_e164(raw: str, region: str) -> str:
     Raises InvalidPhone for anything that is not a valid number: never a silent guess.
     """
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(raw.translate(WIDE_SPACES), region)
     except phonenumbers.NumberParseException:
         raise InvalidPhone(raw) from None
     if not phonenumbers.is_valid_number(number):
@@ -51,6 +56,8 @@ class PhoneReader:
             and metadata.national_prefix_transform_rule is None
         )
         self.country_code = str(metadata.country_code) if plain else None
+        # "00" starts an international number only where it is the region's own prefix.
+        self.double_zero = plain and metadata.international_prefix == "00"
         self._valid: dict[tuple[str, int], bool] = {}
 
     def e164(self, raw: str) -> str:
@@ -71,6 +78,8 @@ class PhoneReader:
         if compact.startswith("+"):
             rest = compact[1:]
         elif compact.startswith("00"):
+            if not self.double_zero:
+                return None
             rest = compact[2:]
         elif compact.startswith("0"):
             rest = self.country_code + compact[1:]
@@ -81,6 +90,6 @@ class PhoneReader:
         national = rest[len(self.country_code) :]
         if not (national.isascii() and national.isdigit()) or national[0] == "0":
             return None
-        if not FREE_TAIL < len(national) <= 15:
+        if not SHORTEST_CACHED <= len(national) <= 15:
             return None
         return national

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,7 +29,9 @@ class DirectoryEntry:
 
     @property
     def sort_key(self) -> str:
-        return self.name.casefold()
+        # "Émile" between "Elsa" and "Fabien", not after "Zoé": accents do not decide the order.
+        decomposed = unicodedata.normalize("NFKD", self.name.casefold())
+        return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ importers: dict[str, type[Importer]] = {}
 exporters: dict[str, type[Exporter]] = {}
 role_permissions: dict[str, set[str]] = {}
 directory_sources: dict[str, DirectorySource] = {}
+# Callables seed(tenant) that `manage.py seed_demo` runs, idempotent each.
+demo_seeders: list[Callable] = []
 
 
 def register_importer(importer: type[Importer]) -> type[Importer]:

@@ -68,7 +68,6 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "contactcenter",
-    "sandbox",
     "addressbook",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -253,9 +252,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
-    # A task whose worker died is handed out again after this many seconds.
+    # A task whose worker died is handed out again after this many seconds: longer than the
+    # hard time limit, so that a long job is never handed to a second worker while it runs.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 4200)
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -29,7 +29,6 @@ urlpatterns = [
     path("notifications/bell/", views.notification_bell, name="notification_bell"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
-    path("sandbox/", include("sandbox.urls")),
     path("addressbook/", include("addressbook.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
@@ -86,7 +87,9 @@ def _database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    # Quoted: a password may hold "@", ":" or "/".
+    user, password = quote(db["USER"] or "", safe=""), quote(db["PASSWORD"] or "", safe="")
+    auth = user + (f":{password}" if password else "")
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
@@ -100,20 +103,19 @@ def _purge_broker() -> None:
         celery_app.control.purge()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, media_root, tmp_path_factory):
-    """A real `celery worker` process on the configured broker and the test database."""
-    with django_db_blocker.unblock():
-        database_url = _database_url()
-    _purge_broker()
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+def start_worker(
+    log_path: Path, media_root: Path, *, queues: str | None = None, extra_env: dict | None = None
+) -> subprocess.Popen:
+    """Start a `celery worker` process on the configured broker and the test database and
+    wait until it is ready. `queues` limits what it consumes; `extra_env` adds settings."""
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
         "MEDIA_ROOT": str(media_root),
         "SECRET_KEY": "worker-in-tests",
         "DEBUG": "0",
+        **(extra_env or {}),
     }
     if django_settings.CELERY_BROKER_URL.startswith("filesystem://"):
         env["CELERY_FILESYSTEM_DIR"] = str(
@@ -132,7 +134,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, media_root, tmp_pa
         "--without-mingle",
         "--without-heartbeat",
         "-n",
-        f"test-{os.getpid()}@%h",
+        f"test-{os.getpid()}-{log_path.stem}@%h",
+        *(["--queues", queues] if queues else []),
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -142,16 +145,29 @@ def celery_worker_process(django_db_setup, django_db_blocker, media_root, tmp_pa
             process.kill()
             pytest.fail(f"The Celery worker did not start:\n{log_path.read_text(errors='replace')}")
         time.sleep(0.2)
-    print(
-        f"\n[celery worker up: broker={django_settings.CELERY_BROKER_URL.split('://')[0]}, "
-        f"database={connection.vendor}, pid={process.pid}]"
-    )
-    yield process
+    return process
+
+
+def stop_worker(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, media_root, tmp_path_factory):
+    """A real `celery worker` process on the configured broker and the test database."""
+    _purge_broker()
+    process = start_worker(tmp_path_factory.mktemp("worker") / "worker.log", media_root)
+    print(
+        f"\n[celery worker up: broker={django_settings.CELERY_BROKER_URL.split('://')[0]}, "
+        f"database={connection.vendor}, pid={process.pid}]"
+    )
+    yield process
+    stop_worker(process)
 
 
 @pytest.fixture

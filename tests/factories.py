@@ -3,7 +3,6 @@ from django.contrib.auth.models import Group
 
 from addressbook.models import AddressBook, ExternalContact
 from contactcenter.models import Job, Notification, Tenant, User
-from sandbox.models import SampleRecord
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -30,14 +29,6 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(Group.objects.get(name=extracted))
 
 
-class SampleRecordFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = SampleRecord
-
-    tenant = factory.SubFactory(TenantFactory)
-    name = factory.Sequence(lambda n: f"Record {n}")
-
-
 class JobFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Job
@@ -45,7 +36,7 @@ class JobFactory(factory.django.DjangoModelFactory):
     requester = factory.SubFactory(UserFactory)
     tenant = factory.SelfAttribute("requester.tenant")
     kind = Job.Kind.IMPORT
-    target = "sandbox.samplerecord"
+    target = "addressbook.externalcontact"
 
 
 class NotificationFactory(factory.django.DjangoModelFactory):

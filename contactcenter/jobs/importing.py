@@ -143,9 +143,16 @@ def check_row(importer: Importer, positions: dict[str, int], values: list[str]) 
                     % {"length": len(value), "max": column.max_length},
                 )
             )
+    try:
+        cleaned = importer.clean_row(row)
+    except RowInvalid as exc:
+        # Report every fault of the row at once, not the length faults alone.
+        errors += [
+            error for error in exc.errors if error[0] not in {column for column, _m in errors}
+        ]
     if errors:
         raise RowInvalid(errors)
-    return importer.clean_row(row)
+    return cleaned
 
 
 def format_errors(errors: list[tuple[str, str]]) -> str:

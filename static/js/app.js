@@ -26,6 +26,7 @@
     var allButton = document.querySelector("[data-select-all-button]");
     var checked = rows().filter(function (box) { return box.checked; }).length;
     var selectingAll = all && all.value === "1";
+    if (allButton) { allButton.hidden = selectingAll; }
     if (selectingAll && allButton) {
       label.textContent = allButton.getAttribute("data-label-all");
     } else {

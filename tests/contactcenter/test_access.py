@@ -12,6 +12,9 @@ from tests.factories import (
     NotificationFactory,
 )
 
+# The address book's external contacts: an import and export target of the jobs engine.
+CONTACTS = "addressbook.externalcontact"
+
 # URL name → how to reach it with an object of tenant A: (HTTP method, factory of the kwargs).
 ID_URLS = {
     "job_detail": ("get", lambda owner: {"pk": JobFactory(requester=owner).pk}),
@@ -46,7 +49,7 @@ ID_URLS = {
 def _finished_import(owner) -> Job:
     return JobFactory(
         requester=owner,
-        target="addressbook.externalcontact",
+        target=CONTACTS,
         status=Job.Status.SUCCEEDED,
         created=1,
     )
@@ -199,24 +202,16 @@ def test_mark_all_read_touches_only_my_notifications(supervisor, agent, outsider
 
 def test_agent_may_not_import_or_export(agent, client_for):
     client = client_for(agent)
-    assert client.get(reverse("import_start", args=["sandbox.samplerecord"])).status_code == 403
-    assert client.get(reverse("import_template", args=["sandbox.samplerecord"])).status_code == 403
-    assert (
-        client.post(
-            reverse("export_start", args=["sandbox.samplerecord"]), {"format": "csv"}
-        ).status_code
-        == 403
-    )
+    assert client.get(reverse("import_start", args=[CONTACTS])).status_code == 403
+    assert client.get(reverse("import_template", args=[CONTACTS])).status_code == 403
+    export = client.post(reverse("export_start", args=[CONTACTS]), {"format": "csv"})
+    assert export.status_code == 403
     assert not Job.objects.exists()
 
 
 def test_export_start_refuses_get(supervisor, client_for):
-    assert (
-        client_for(supervisor)
-        .get(reverse("export_start", args=["sandbox.samplerecord"]))
-        .status_code
-        == 405
-    )
+    response = client_for(supervisor).get(reverse("export_start", args=[CONTACTS]))
+    assert response.status_code == 405
 
 
 def test_unknown_import_target_is_404(supervisor, client_for):

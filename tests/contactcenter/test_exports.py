@@ -12,15 +12,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve
 from django.utils import translation
 
+from addressbook.imports import ExternalContactExporter
+from addressbook.models import ExternalContact
 from contactcenter import services
 from contactcenter.jobs.exporting import neutralise, stream_csv
 from contactcenter.jobs.importing import run_import
 from contactcenter.models import Job, Notification
-from sandbox.imports import SampleRecordExporter
-from sandbox.models import SampleRecord
-from tests.factories import SampleRecordFactory
+from contactcenter.phones import to_e164
+from tests.factories import ExternalContactFactory
 
-URL = "/export/sandbox.samplerecord/"
+URL = "/export/addressbook.externalcontact/"
+HEADER = ["Name", "Address", "Phone", "Mobile", "Other", "Email"]
 
 
 @pytest.fixture(autouse=True)
@@ -30,16 +32,29 @@ def _english(settings):
         yield
 
 
+def contact(tenant, name: str, phone: str = "", mobile: str = "", **fields) -> None:
+    """An external contact whose numbers are stored as the forms store them (with E.164)."""
+    e164 = {
+        f"{field}_e164": to_e164(number, "FR") if number else ""
+        for field, number in (("phone", phone), ("mobile", mobile))
+    }
+    ExternalContactFactory(tenant=tenant, name=name, phone=phone, mobile=mobile, **e164, **fields)
+
+
 @pytest.fixture
-def records(supervisor, outsider) -> None:
+def contacts(supervisor, outsider) -> None:
     """Tenant A's rows, with formulas and phones; tenant B has one row of its own."""
-    for name, phone, note in [
-        ("=1+2", "", "-5 apples"),
-        ("Ada", "+33612345678", "@home"),
-        ("Bob", "06 12 34 56 78", "+1 for him"),
-    ]:
-        SampleRecordFactory(tenant=supervisor.tenant, name=name, phone=phone, note=note)
-    SampleRecordFactory(tenant=outsider.tenant, name="Oscar's own row")
+    contact(supervisor.tenant, "=1+2", other="-5 apples")
+    contact(
+        supervisor.tenant,
+        "Ada",
+        "+33612345678",
+        "+33 6 12 34 56 79",
+        address="12 rue de la Paix",
+        other="@home",
+    )
+    contact(supervisor.tenant, "Bob", "06 12 34 56 78", other="+1 for him", email="bob@example.com")
+    contact(outsider.tenant, "Oscar's own row")
 
 
 @pytest.fixture
@@ -104,41 +119,44 @@ def test_only_an_e164_number_in_a_phone_column_is_left_alone(value, expected):
 # --- export jobs -----------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 def test_csv_export_neutralises_formulas_but_not_e164_phones(export, supervisor):
     job, content = export(supervisor)
     assert job.status == Job.Status.SUCCEEDED
-    assert content.startswith(b"\xef\xbb\xbfName,Phone,Note\r\n")
+    assert content.startswith(b"\xef\xbb\xbfName,Address,Phone,Mobile,Other,Email\r\n")
+    # A number typed with a leading "+" is written in its E.164 form, which needs no quote.
     assert csv_rows(content) == [
-        ["Name", "Phone", "Note"],
-        ["'=1+2", "", "'-5 apples"],
-        ["Ada", "+33612345678", "'@home"],
-        ["Bob", "06 12 34 56 78", "'+1 for him"],
+        HEADER,
+        ["'=1+2", "", "", "", "'-5 apples", ""],
+        ["Ada", "12 rue de la Paix", "+33612345678", "+33612345679", "'@home", ""],
+        ["Bob", "", "06 12 34 56 78", "", "'+1 for him", "bob@example.com"],
     ]
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 def test_csv_export_uses_the_chosen_separator(export, supervisor):
     _job, content = export(supervisor, delimiter=";")
-    assert content.decode("utf-8-sig").startswith("Name;Phone;Note\r\n'=1+2;;'-5 apples\r\n")
+    assert content.decode("utf-8-sig").startswith(
+        "Name;Address;Phone;Mobile;Other;Email\r\n'=1+2;;;;'-5 apples;\r\n"
+    )
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 def test_xlsx_export_writes_strings_never_formulas(export, supervisor):
     job, content = export(supervisor, fmt="xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(content)).active
     assert [[cell.value for cell in row] for row in sheet.iter_rows(max_row=3)] == [
-        ["Name", "Phone", "Note"],
-        ["=1+2", None, "-5 apples"],
-        ["Ada", "+33612345678", "@home"],
+        HEADER,
+        ["=1+2", None, None, None, "-5 apples", None],
+        ["Ada", "12 rue de la Paix", "+33612345678", "+33612345679", "@home", None],
     ]
-    assert (sheet["A2"].data_type, sheet["B3"].data_type) == ("s", "s")
+    assert (sheet["A2"].data_type, sheet["C3"].data_type, sheet["D3"].data_type) == ("s",) * 3
     sheet_xml = zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml")
     assert b"<f>" not in sheet_xml
     assert job.result_file.name.endswith(".xlsx")
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 @pytest.mark.parametrize(
     ("user", "names"),
     [("supervisor", ["'=1+2", "Ada", "Bob"]), ("outsider", ["Oscar's own row"])],
@@ -148,14 +166,14 @@ def test_export_holds_only_the_tenants_rows(export, request, user, names):
     assert [row[0] for row in csv_rows(content)[1:]] == names
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 def test_export_file_is_what_the_streamed_csv_gives(export, supervisor):
     _job, content = export(supervisor)
-    streamed = "".join(stream_csv(SampleRecordExporter(supervisor.tenant, {})))
+    streamed = "".join(stream_csv(ExternalContactExporter(supervisor.tenant, {})))
     assert streamed.encode() == content
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 def test_requester_is_told_the_export_is_ready(export, supervisor):
     job, _content = export(supervisor)
     notification = Notification.objects.get(user=supervisor)
@@ -163,7 +181,7 @@ def test_requester_is_told_the_export_is_ready(export, supervisor):
     assert notification.link == f"/jobs/{job.pk}/"
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 def test_outsider_cannot_download_another_tenants_export(export, supervisor, client_for, outsider):
     job, _content = export(supervisor)
     assert client_for(outsider).get(f"/jobs/{job.pk}/download/").status_code == 404
@@ -172,18 +190,27 @@ def test_outsider_cannot_download_another_tenants_export(export, supervisor, cli
 # --- round trip ------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("records")
+@pytest.mark.usefixtures("contacts")
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_reimports_as_it_was_into_another_tenant(export, supervisor, outsider, fmt):
-    SampleRecord.objects.filter(tenant=outsider.tenant).delete()
+    ExternalContact.objects.filter(tenant=outsider.tenant).delete()
     _job, content = export(supervisor, fmt=fmt)
     upload = SimpleUploadedFile(f"export.{fmt}", content)
-    job = services.job_start_import(user=outsider, target="sandbox.samplerecord", upload=upload)
+    job = services.job_start_import(
+        user=outsider, target=ExternalContactExporter.target, upload=upload
+    )
     run_import(str(job.pk))
 
-    def rows(tenant):
-        records = SampleRecord.objects.for_tenant(tenant).order_by("name")
-        return list(records.values_list("name", "phone", "note"))
+    def rows(tenant, *fields):
+        contacts = ExternalContact.objects.for_tenant(tenant).order_by("name")
+        return list(contacts.values_list("name", *fields))
 
-    assert rows(outsider.tenant) == rows(supervisor.tenant)
+    same = ("address", "phone_e164", "mobile_e164", "other", "email")
+    assert rows(outsider.tenant, *same) == rows(supervisor.tenant, *same)
+    # Numbers typed with a leading "+" come back in their E.164 form, the others as typed.
+    assert rows(outsider.tenant, "phone", "mobile") == [
+        ("=1+2", "", ""),
+        ("Ada", "+33612345678", "+33612345679"),
+        ("Bob", "06 12 34 56 78", ""),
+    ]
     assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED

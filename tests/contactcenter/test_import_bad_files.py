@@ -17,11 +17,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
+from addressbook.models import ExternalContact
 from contactcenter.models import Job
-from sandbox.models import SampleRecord
 
-URL = "/import/sandbox.samplerecord/"
-HEADER = "Name;Phone;Note\r\n"
+URL = "/import/addressbook.externalcontact/"
+HEADER = "Name;Phone;Other\r\n"
 SHEET = "xl/worksheets/sheet1.xml"
 BILLION_LAUGHS = (
     b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -112,7 +112,7 @@ def zip_bomb(megabytes: int) -> bytes:
             id="csv-header-only",
         ),
         pytest.param(
-            xlsx_bytes(["Name", "Phone", "Note"]),
+            xlsx_bytes(["Name", "Phone", "Other"]),
             "people.xlsx",
             "The file has a header row but no data rows.",
             id="xlsx-header-only",
@@ -160,14 +160,14 @@ def test_upload_refuses_a_bad_file_before_any_job(upload, data, name, error):
     assert response.status_code == 400
     assert error in page_text(response)
     assert not Job.objects.exists()
-    assert not SampleRecord.objects.exists()
+    assert not ExternalContact.objects.exists()
 
 
 def test_upload_refuses_a_file_without_a_required_column_before_any_job(upload):
-    response = upload(b"Phone;Note;Email\r\n0612345678;x;zoe@example.com\r\n")
+    response = upload(b"Phone;Other;Email\r\n0612345678;x;zoe@example.com\r\n")
     assert response.status_code == 400
     assert (
-        "The file has no “Name” column (columns found: “Phone”, “Note”, “Email”). "
+        "The file has no “Name” column (columns found: “Phone”, “Other”, “Email”). "
         "Download the template to see the expected columns."
     ) in page_text(response)
     assert not Job.objects.exists()
@@ -177,7 +177,7 @@ def test_upload_refuses_a_file_over_the_size_limit(upload, settings):
     settings.MAX_IMPORT_FILE_BYTES = 100
     response = upload((HEADER + "Zoe;0612345678;" + "x" * 100 + "\r\n").encode())
     assert response.status_code == 400
-    assert "The file is 134\xa0bytes; the limit is 100\xa0bytes." in page_text(response)
+    assert "The file is 135\xa0bytes; the limit is 100\xa0bytes." in page_text(response)
     assert not Job.objects.exists()
 
 
@@ -223,7 +223,7 @@ def test_ragged_rows_fail_the_job_and_each_is_reported(upload):
         ),
         (4, ["Cyd", "0612345670"], "this row has 2 values where the header has 3 columns"),
     ]
-    assert not SampleRecord.objects.exists()
+    assert not ExternalContact.objects.exists()
 
 
 def test_byte_neither_utf8_nor_windows_1252_deep_in_the_file_fails_the_job(upload):
@@ -237,7 +237,7 @@ def test_byte_neither_utf8_nor_windows_1252_deep_in_the_file_fails_the_job(uploa
         "Line 3002 cannot be read: byte 0x81 is neither UTF-8 nor Windows-1252. "
         "Save the file as “CSV UTF-8” and import it again."
     )
-    assert not SampleRecord.objects.exists()
+    assert not ExternalContact.objects.exists()
 
 
 def test_utf8_accents_then_a_windows_1252_accent_is_refused_not_garbled(upload):
@@ -246,7 +246,7 @@ def test_utf8_accents_then_a_windows_1252_accent_is_refused_not_garbled(upload):
     job = Job.objects.get()
     assert job.status == Job.Status.FAILED
     assert job.message.startswith("Line 3002 is not UTF-8 although earlier lines are")
-    assert not SampleRecord.objects.exists()
+    assert not ExternalContact.objects.exists()
 
 
 def test_file_over_the_row_cap_fails_the_job(upload, settings):
@@ -255,11 +255,11 @@ def test_file_over_the_row_cap_fails_the_job(upload, settings):
     job = Job.objects.get()
     assert job.status == Job.Status.FAILED
     assert job.message == "The file has more than 5 rows; split it into files of at most 5 rows."
-    assert not SampleRecord.objects.exists()
+    assert not ExternalContact.objects.exists()
 
 
 def test_file_at_the_row_cap_imports(upload, settings):
     settings.JOBS_MAX_ROWS = 5
     upload((HEADER + "".join(f"Person {n};;\r\n" for n in range(5))).encode())
     assert Job.objects.get().status == Job.Status.SUCCEEDED
-    assert SampleRecord.objects.count() == 5
+    assert ExternalContact.objects.count() == 5

@@ -1,5 +1,5 @@
 """Good imports and the engine's guarantees: rejections, outcome, notification, re-delivery,
-cancellation (contactcenter/jobs/importing.py with the sandbox's SampleRecordImporter)."""
+cancellation (contactcenter/jobs/importing.py with the address book's ExternalContactImporter)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
+from addressbook.imports import WRITTEN, ExternalContactImporter
+from addressbook.models import ExternalContact
 from contactcenter import services
 from contactcenter.jobs import importing
 from contactcenter.jobs.importing import run_import
 from contactcenter.models import Job, Notification
-from sandbox.imports import SampleRecordImporter
-from sandbox.models import SampleRecord
-from tests.factories import SampleRecordFactory
+from tests.factories import ExternalContactFactory
 
-TARGET = "sandbox.samplerecord"
-HEADER = "Name;Phone;Note\r\n"
+TARGET = "addressbook.externalcontact"
+HEADER = "Name;Phone;Other\r\n"
 # Nine rows, three per batch of two, with every kind of rejection spread over the batches.
 MIXED = HEADER + (
     "Ada;0612345678;one\r\n"
@@ -45,7 +45,7 @@ def _english(settings):
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(SampleRecordImporter, "batch_size", 2)
+    monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
 
 
 def start(user, data: str | bytes, name: str = "people.csv") -> Job:
@@ -65,12 +65,12 @@ def imported(user, data: str | bytes, name: str = "people.csv") -> Job:
 def final_state(job: Job) -> dict:
     """Everything a job leaves behind, comparable between tenants (no ids, no dates)."""
     job.refresh_from_db()
-    records = SampleRecord.objects.filter(import_job=job).order_by("name")
+    contacts = ExternalContact.objects.filter(import_job=job).order_by("name")
     return {
         "status": job.status,
         "counters": (job.total, job.processed, job.created, job.updated, job.rejected),
         "rejections": list(job.rejections.values_list("line", "values", "reason")),
-        "records": list(records.values_list("name", "phone", "phone_e164", "note")),
+        "contacts": list(contacts.values_list(*WRITTEN)),
         "notifications": Notification.objects.filter(link=job.get_absolute_url()).count(),
     }
 
@@ -98,8 +98,8 @@ def test_french_excel_csv_imports_with_its_accents(supervisor):
     data = (HEADER + "Élodie Dupré;06 12 34 56 78;Rendez-vous à 14h, café\r\n").encode("cp1252")
     job = imported(supervisor, data)
     assert (job.status, job.created) == (Job.Status.SUCCEEDED, 1)
-    record = SampleRecord.objects.get(tenant=supervisor.tenant)
-    assert (record.name, record.phone_e164, record.note) == (
+    contact = ExternalContact.objects.get(tenant=supervisor.tenant)
+    assert (contact.name, contact.phone_e164, contact.other) == (
         "Élodie Dupré",
         "+33612345678",
         "Rendez-vous à 14h, café",
@@ -109,27 +109,28 @@ def test_french_excel_csv_imports_with_its_accents(supervisor):
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (["note", "EMAIL", "nAmE"], ({"Note": 0, "Name": 2}, [], ["EMAIL"])),
+        (["other", "EMAIL", "nAmE", "Fax"], ({"Other": 0, "Email": 1, "Name": 2}, [], ["Fax"])),
         (["Phone", "Fax"], ({"Phone": 0}, ["Name"], ["Fax"])),
     ],
 )
 def test_header_maps_to_columns_in_any_order_and_case(header, expected):
-    assert SampleRecordImporter.map_header(header) == expected
+    assert ExternalContactImporter.map_header(header) == expected
 
 
 def test_headers_match_in_any_order_and_case(supervisor):
-    imported(supervisor, "NOTE,phone,name\r\nhello,0612345678,Zoé\r\n")
-    record = SampleRecord.objects.get()
-    assert (record.name, record.phone_e164, record.note) == ("Zoé", "+33612345678", "hello")
+    imported(supervisor, "OTHER,phone,name\r\nhello,0612345678,Zoé\r\n")
+    contact = ExternalContact.objects.get()
+    assert (contact.name, contact.phone_e164, contact.other) == ("Zoé", "+33612345678", "hello")
 
 
 def test_unknown_columns_are_listed_on_the_job_and_the_row_still_imports(supervisor):
-    job = imported(
-        supervisor, "Email;Name;Fax;Phone\r\nzoe@example.com;Zoé;0100000000;0612345678\r\n"
-    )
-    assert job.options["ignored_columns"] == ["Email", "Fax"]
+    job = imported(supervisor, "Company;Name;Fax;Phone\r\nAcme;Zoé;0100000000;0612345678\r\n")
+    assert job.options["ignored_columns"] == ["Company", "Fax"]
     assert job.status == Job.Status.SUCCEEDED
-    assert SampleRecord.objects.values_list("name", "phone_e164").get() == ("Zoé", "+33612345678")
+    assert ExternalContact.objects.values_list("name", "phone_e164").get() == (
+        "Zoé",
+        "+33612345678",
+    )
 
 
 def test_xlsx_workbook_imports_a_phone_stored_as_a_number(supervisor):
@@ -140,13 +141,16 @@ def test_xlsx_workbook_imports_a_phone_stored_as_a_number(supervisor):
     workbook.save(out)
     job = imported(supervisor, out.getvalue(), "people.xlsx")
     assert job.status == Job.Status.SUCCEEDED
-    assert SampleRecord.objects.values_list("name", "phone_e164").get() == ("Zoé", "+33612345678")
+    assert ExternalContact.objects.values_list("name", "phone_e164").get() == (
+        "Zoé",
+        "+33612345678",
+    )
 
 
 def test_rows_created_by_a_job_record_it(supervisor):
-    earlier = SampleRecordFactory(tenant=supervisor.tenant, name="Carol")
+    earlier = ExternalContactFactory(tenant=supervisor.tenant, name="Carol")
     job = imported(supervisor, HEADER + "Zoé;;\r\n")
-    assert SampleRecord.objects.get(name="Zoé").import_job == job
+    assert ExternalContact.objects.get(name="Zoé").import_job == job
     earlier.refresh_from_db()
     assert earlier.import_job is None
 
@@ -165,19 +169,19 @@ def test_rows_created_by_a_job_record_it(supervisor):
     ],
 )
 def test_invalid_row_is_rejected_with_its_line_values_and_reason(supervisor, row, reason):
-    SampleRecordFactory(tenant=supervisor.tenant, name="Carol")
+    ExternalContactFactory(tenant=supervisor.tenant, name="Carol")
     job = imported(supervisor, f"{HEADER}Ada;0612345678;ok\r\n{row}\r\nZoé;;\r\n")
     rejection = job.rejections.get()
     assert (rejection.line, rejection.values, rejection.reason) == (3, row.split(";"), reason)
     assert (job.created, job.rejected) == (2, 1)
-    assert set(SampleRecord.objects.values_list("name", flat=True)) == {"Ada", "Carol", "Zoé"}
+    assert set(ExternalContact.objects.values_list("name", flat=True)) == {"Ada", "Carol", "Zoé"}
 
 
 def test_error_report_lists_rejected_rows_with_the_files_separator(supervisor, client_for):
     job = imported(supervisor, HEADER + "Ada;0612345678;ok\r\nBob;not a phone;x, y\r\n")
     response = client_for(supervisor).get(f"/jobs/{job.pk}/rejected-rows.csv")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
-    assert text.startswith("line;Name;Phone;Note;reason\r\n")
+    assert text.startswith("line;Name;Phone;Other;reason\r\n")
     assert list(csv.reader(io.StringIO(text), delimiter=";"))[1:] == [
         ["3", "Bob", "not a phone", "x, y", "Phone: “not a phone” is not a valid phone number"],
     ]
@@ -219,25 +223,28 @@ def test_requester_is_told_why_a_file_failed(supervisor):
 
 
 @pytest.mark.parametrize(
-    ("owner", "name", "call", "after"),
+    ("owner", "name", "call", "after", "checkpoint"),
     [
-        # The third batch is written, then the worker dies before it commits.
-        pytest.param(SampleRecordImporter, "write_batch", 3, True, id="mid-batch"),
+        # The third batch is written (raw SQL), then the worker dies before it commits.
+        pytest.param(ExternalContactImporter, "write_batch", 3, True, (4, 2), id="mid-batch"),
         # The job is done, and the worker dies before it tells the requester.
-        pytest.param(importing, "notify_job_finished", 1, False, id="before-notifying"),
+        pytest.param(importing, "notify_job_finished", 1, False, (9, 5), id="before-notifying"),
     ],
 )
 @pytest.mark.usefixtures("small_batches")
 def test_redelivered_import_ends_as_one_clean_run(
-    monkeypatch, supervisor, outsider, owner, name, call, after
+    monkeypatch, supervisor, outsider, owner, name, call, after, checkpoint
 ):
     for user in (supervisor, outsider):
-        SampleRecordFactory(tenant=user.tenant, name="Carol")
+        ExternalContactFactory(tenant=user.tenant, name="Carol")
     kill_worker_at(monkeypatch, owner, name, call, after=after)
     job = start(supervisor, MIXED)
     with pytest.raises(SystemExit):
         run_import(str(job.pk))
-    assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+    killed = Job.objects.get(pk=job.pk)
+    assert (killed.status, killed.processed, killed.created) == (Job.Status.RUNNING, *checkpoint)
+    # The dying batch's inserts went back with its transaction: rows match the checkpoint.
+    assert ExternalContact.objects.filter(import_job=job).count() == killed.created
 
     run_import(str(job.pk))
     clean = imported(outsider, MIXED)
@@ -247,7 +254,7 @@ def test_redelivered_import_ends_as_one_clean_run(
 
 @pytest.mark.usefixtures("small_batches")
 def test_delivery_overtaken_by_another_leaves_the_job_to_it(monkeypatch, supervisor, outsider):
-    original, calls = SampleRecordImporter.clean_row, itertools.count(1)
+    original, calls = ExternalContactImporter.clean_row, itertools.count(1)
 
     def clean_row(self, values):
         # While this delivery validates its first batch, a second one runs the whole job.
@@ -255,7 +262,7 @@ def test_delivery_overtaken_by_another_leaves_the_job_to_it(monkeypatch, supervi
             run_import(str(self.job.pk))
         return original(self, values)
 
-    monkeypatch.setattr(SampleRecordImporter, "clean_row", clean_row)
+    monkeypatch.setattr(ExternalContactImporter, "clean_row", clean_row)
     job = start(supervisor, MIXED)
     run_import(str(job.pk))
     assert final_state(job) == final_state(imported(outsider, MIXED))
@@ -276,12 +283,12 @@ def test_job_cancelled_before_it_runs_writes_nothing(supervisor):
     run_import(str(job.pk))
     job.refresh_from_db()
     assert (job.status, job.attempts, job.processed) == (Job.Status.CANCELLED, 0, 0)
-    assert not SampleRecord.objects.exists()
+    assert not ExternalContact.objects.exists()
 
 
 @pytest.mark.usefixtures("small_batches")
 def test_job_cancelled_between_batches_stops_and_keeps_rows_written(monkeypatch, supervisor):
-    original = SampleRecordImporter.clean_row
+    original = ExternalContactImporter.clean_row
 
     def clean_row(self, values):
         # The requester cancels while the worker reads the second batch.
@@ -289,10 +296,10 @@ def test_job_cancelled_between_batches_stops_and_keeps_rows_written(monkeypatch,
             services.job_cancel(job=Job.objects.get(pk=self.job.pk))
         return original(self, values)
 
-    monkeypatch.setattr(SampleRecordImporter, "clean_row", clean_row)
+    monkeypatch.setattr(ExternalContactImporter, "clean_row", clean_row)
     job = imported(supervisor, HEADER + "Ada;;\r\nBob;;\r\nCyd;;\r\nDee;;\r\nEve;;\r\n")
     assert (job.status, job.processed, job.created) == (Job.Status.CANCELLED, 2, 2)
-    assert list(SampleRecord.objects.values_list("name", flat=True)) == ["Ada", "Bob"]
+    assert list(ExternalContact.objects.values_list("name", flat=True)) == ["Ada", "Bob"]
     assert Notification.objects.get(user=supervisor).text.startswith(
         "Import of people.csv cancelled: 2 created"
     )

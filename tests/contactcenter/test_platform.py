@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.urls import reverse
 
+from addressbook.models import ExternalContact
 from contactcenter import settings as project_settings
 from contactcenter.models import Notification, Tenant, User
 from contactcenter.notifications import notify_job_finished
@@ -81,9 +82,9 @@ def test_roles_exist_with_the_matrix_permissions():
         Group.objects.get(name=n) for n in ("Administrator", "Supervisor", "Agent")
     )
     assert admin.permissions.filter(codename="view_all_jobs").exists()
-    assert supervisor.permissions.filter(codename="import_samplerecord").exists()
-    assert not agent.permissions.filter(codename="import_samplerecord").exists()
-    assert agent.permissions.filter(codename="view_samplerecord").exists()
+    assert supervisor.permissions.filter(codename="import_externalcontact").exists()
+    assert not agent.permissions.filter(codename="import_externalcontact").exists()
+    assert agent.permissions.filter(codename="view_externalcontact").exists()
 
 
 @pytest.mark.django_db
@@ -195,6 +196,18 @@ def test_seed_demo_is_idempotent():
     assert not Notification.objects.exists()
 
 
+@pytest.mark.django_db
+def test_seed_demo_gives_contacts_with_numbers_in_e164_once():
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    contacts = ExternalContact.objects.filter(tenant__slug="demo")
+    assert contacts.count() == 4
+    numbers = dict(contacts.values_list("name", "mobile_e164"))
+    # One typed in the international form, one in the national form.
+    assert (numbers["Dupont Marie"], numbers["Martin Paul"]) == ("+33612345678", "+33698765432")
+    assert contacts.filter(other__contains="fixe").exists()
+
+
 # --- languages --------------------------------------------------------------------------------
 
 
@@ -221,3 +234,21 @@ def test_job_notification_speaks_the_requesters_language(supervisor):
     assert "3" in notify_job_finished(job).text and "rejet" in notify_job_finished(job).text
     job.options = {"language": "en"}
     assert "3 created" in notify_job_finished(job).text
+
+
+def test_embedded_broker_worker_resumes_jobs_left_running(supervisor, monkeypatch, settings):
+    from contactcenter import celery as celery_module
+    from contactcenter.tasks import run_job
+
+    orphan, queued = (
+        JobFactory(requester=supervisor, status="running"),
+        JobFactory(requester=supervisor),
+    )
+    sent = []
+    monkeypatch.setattr(run_job, "delay", sent.append)
+    settings.CELERY_BROKER_URL = "filesystem://"
+    celery_module.resume_orphaned_jobs()
+    assert sent == [str(orphan.pk)]
+    settings.CELERY_BROKER_URL = "redis://localhost:6379/0"
+    celery_module.resume_orphaned_jobs()
+    assert sent == [str(orphan.pk)] and queued.status == "queued"

@@ -1,26 +1,20 @@
-"""Demo data for `make run`: a tenant, one user per role, sample rows. Safe to run again."""
+"""Demo data for `make run`: a tenant, one user per role, each app's demo rows. Idempotent."""
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from contactcenter import roles
+from contactcenter import registry, roles
 from contactcenter.models import Tenant, User
-from sandbox.models import SampleRecord
 
 DEMO_USERS = (
     ("admin", roles.ADMINISTRATOR, "Demo-admin-2026"),
     ("supervisor", roles.SUPERVISOR, "Demo-supervisor-2026"),
     ("agent", roles.AGENT, "Demo-agent-2026"),
 )
-SAMPLES = (
-    ("Dupont Marie", "01 23 45 67 89", "appeler le matin"),
-    ("Martin Paul", "+33 6 12 34 56 78", "mobile seulement"),
-    ("Bernard Léa", "04 72 00 00 00", "fixe bureau"),
-)
 
 
 class Command(BaseCommand):
-    help = "Create the demo tenant, its users (one per role) and sample data. Idempotent."
+    help = "Create the demo tenant, its users (one per role) and demo contacts. Idempotent."
 
     def handle(self, *args, **options) -> None:
         tenant, _created = Tenant.objects.get_or_create(slug="demo", defaults={"name": "Demo"})
@@ -35,8 +29,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {role:<14} {username:<11} {password if created else '(password unchanged)'}"
             )
-        for name, phone, note in SAMPLES:
-            SampleRecord.objects.get_or_create(
-                tenant=tenant, name=name, defaults={"phone": phone, "note": note}
-            )
+        # Each app adds its own demo rows (registry.demo_seeders): the platform imports none.
+        for seed in registry.demo_seeders:
+            seed(tenant)
         self.stdout.write(self.style.SUCCESS("Demo tenant ready: log in at http://127.0.0.1:8000/"))
