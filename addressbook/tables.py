@@ -41,7 +41,7 @@ class ExternalContactTable(tables.Table):
 class AddressBookTable(tables.Table):
     name = tables.Column(verbose_name=_("Name"), linkify=True)
     sources = tables.Column(verbose_name=_("Sources"), orderable=False)
-    created_at = tables.DateTimeColumn(verbose_name=_("Created"), format="SHORT_DATE_FORMAT")
+    created_at = tables.DateTimeColumn(verbose_name=_("Created on"), format="SHORT_DATE_FORMAT")
 
     class Meta:
         model = AddressBook
