@@ -84,15 +84,3 @@ class AddressBookForm(forms.ModelForm):
                 _("An address book named “%(name)s” already exists."), params={"name": name}
             )
         return name
-
-
-class BulkExportForm(forms.Form):
-    format = forms.ChoiceField(
-        label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "Excel (.xlsx)")], initial="csv"
-    )
-    delimiter = forms.ChoiceField(
-        label=_("Separator"),
-        choices=[(",", _("comma")), (";", _("semicolon"))],
-        initial=",",
-        required=False,
-    )

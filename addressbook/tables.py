@@ -10,7 +10,12 @@ class ExternalContactTable(tables.Table):
         accessor="pk",
         attrs={
             "th__input": {"id": "select-page", "aria-label": _("Select the page")},
-            "td__input": {"form": "bulk-form", "class": "form-check-input row-check"},
+            # Named by the row's name cell, so that a screen reader says whom a box selects.
+            "td__input": {
+                "form": "bulk-form",
+                "class": "form-check-input row-check",
+                "aria-labelledby": lambda record: f"contact-{record.pk}-name",
+            },
         },
     )
     # A link to the edit form only for those who may edit: others would land on a 403.
@@ -18,6 +23,7 @@ class ExternalContactTable(tables.Table):
         "{% if perms.addressbook.change_externalcontact %}"
         '<a href="{{ record.get_absolute_url }}">{{ value }}</a>{% else %}{{ value }}{% endif %}',
         verbose_name=_("Name"),
+        attrs={"td": {"id": lambda record: f"contact-{record.pk}-name"}},
     )
     phone = tables.Column(verbose_name=_("Phone"))
     mobile = tables.Column(verbose_name=_("Mobile"))

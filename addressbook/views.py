@@ -18,13 +18,14 @@ from django_tables2 import SingleTableMixin, SingleTableView
 
 from addressbook import services
 from addressbook.filters import ExternalContactFilter
-from addressbook.forms import AddressBookForm, BulkExportForm, ExternalContactForm
+from addressbook.forms import AddressBookForm, ExternalContactForm
 from addressbook.imports import ExternalContactExporter
 from addressbook.models import AddressBook, ExternalContact
 from addressbook.tables import AddressBookTable, ExternalContactTable
 from contactcenter import registry
 from contactcenter import services as platform
 from contactcenter.access import get_for_tenant, tenant_of
+from contactcenter.forms import ExportForm
 from contactcenter.jobs.exporting import stream_csv, xlsx_bytes
 from contactcenter.paging import keyset_page
 
@@ -70,7 +71,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         query = self.request.GET.copy()
         for key in ("after", "before"):
             query.pop(key, None)
-        context.update(page=self.page, query=query.urlencode(), export_form=BulkExportForm())
+        context.update(page=self.page, query=query.urlencode(), export_form=ExportForm())
         return context
 
 
@@ -160,7 +161,7 @@ def _bulk_delete(request: HttpRequest) -> HttpResponse:
 @permission_required("addressbook.export_externalcontact", raise_exception=True)
 def _bulk_export(request: HttpRequest) -> HttpResponse:
     contacts = services.contacts_selected(tenant=tenant_of(request), data=request.POST)
-    form = BulkExportForm(request.POST)
+    form = ExportForm(request.POST)
     fmt, delimiter = (
         (form.cleaned_data["format"], form.cleaned_data["delimiter"] or ",")
         if form.is_valid()

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import translation
 
 from contactcenter.celery import app as celery_app
 from contactcenter.roles import ADMINISTRATOR, AGENT, SUPERVISOR
@@ -65,6 +66,14 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def english(settings):
+    """Messages in English, so that assertions do not depend on the French catalogue's wording."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(scope="session")

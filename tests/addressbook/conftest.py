@@ -5,21 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve
-from django.utils import translation
 
 from contactcenter.models import Job
 from tests.addressbook.helpers import IMPORT_URL
-
-
-@pytest.fixture
-def english(settings):
-    """Messages in English, so that assertions do not depend on the catalogue's wording.
-
-    Not autouse: test_admin.py asserts the French texts on purpose.
-    """
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

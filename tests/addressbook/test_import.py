@@ -14,21 +14,13 @@ from addressbook.imports import ExternalContactImporter
 from addressbook.models import ExternalContact
 from contactcenter.models import Job, Notification
 from tests.addressbook.helpers import IMPORT_URL, TARGET, contact
+from tests.builders import xlsx_bytes
 
 pytestmark = pytest.mark.usefixtures("english")
 
 TEMPLATE_URL = reverse("import_template", args=[TARGET])
 BULK = reverse("addressbook:contact_bulk")
 SAME = ("name", "address", "phone_e164", "mobile_e164", "other", "email")
-
-
-def xlsx(rows: list[list]) -> bytes:
-    workbook = openpyxl.Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def rejections(job: Job) -> list[tuple[int, str]]:
@@ -117,8 +109,8 @@ def test_french_excel_csv_imports_with_its_accents(supervisor, upload, data):
 
 
 def test_xlsx_imports_with_numbers_excel_stored_as_numbers(supervisor, upload):
-    data = xlsx(
-        [["Name", "Mobile", "Other"], ["Ada", 612345678, 42], ["Bob", "06 12 34 56 79", None]]
+    data = xlsx_bytes(
+        ["Name", "Mobile", "Other"], ["Ada", 612345678, 42], ["Bob", "06 12 34 56 79", None]
     )
     job = upload(supervisor, data, "contacts.xlsx")
     assert (job.status, job.created) == ("succeeded", 2)

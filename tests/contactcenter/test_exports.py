@@ -10,7 +10,6 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve
-from django.utils import translation
 
 from addressbook.imports import ExternalContactExporter
 from addressbook.models import ExternalContact
@@ -21,15 +20,10 @@ from contactcenter.models import Job, Notification
 from contactcenter.phones import to_e164
 from tests.factories import ExternalContactFactory
 
+pytestmark = pytest.mark.usefixtures("english")
+
 URL = "/export/addressbook.externalcontact/"
 HEADER = ["Name", "Address", "Phone", "Mobile", "Other", "Email"]
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
 
 
 def contact(tenant, name: str, phone: str = "", mobile: str = "", **fields) -> None:

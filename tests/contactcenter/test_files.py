@@ -9,29 +9,14 @@ import io
 import re
 import zipfile
 
-import openpyxl
 import pytest
-from django.utils import translation
 
 from contactcenter.jobs import files
+from tests.builders import xlsx_bytes
+
+pytestmark = pytest.mark.usefixtures("english")
 
 TEXT = "Name;Phone;Note\r\nÉlodie Dupré;0612345678;œuvre à côté\r\n"
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
-
-
-def xlsx_bytes(*rows: list) -> bytes:
-    workbook = openpyxl.Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def without_dimension(data: bytes) -> bytes:

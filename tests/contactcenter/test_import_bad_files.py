@@ -12,13 +12,14 @@ import io
 import zipfile
 from collections.abc import Callable
 
-import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
 
 from addressbook.models import ExternalContact
 from contactcenter.models import Job
+from tests.builders import xlsx_bytes
+
+pytestmark = pytest.mark.usefixtures("english")
 
 URL = "/import/addressbook.externalcontact/"
 HEADER = "Name;Phone;Other\r\n"
@@ -32,13 +33,6 @@ BILLION_LAUGHS = (
     + b"]>"
 )
 EXTERNAL_ENTITY = b'<!DOCTYPE workbook [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture
@@ -55,15 +49,6 @@ def upload(client_for, supervisor, django_capture_on_commit_callbacks):
 
 def page_text(response) -> str:
     return html.unescape(response.content.decode())
-
-
-def xlsx_bytes(*rows: list) -> bytes:
-    workbook = openpyxl.Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def rewritten(data: bytes, part: str, change: Callable[[bytes], bytes]) -> bytes:

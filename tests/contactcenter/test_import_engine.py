@@ -10,7 +10,6 @@ import itertools
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import translation
 
 from addressbook.imports import WRITTEN, ExternalContactImporter
 from addressbook.models import ExternalContact
@@ -19,6 +18,8 @@ from contactcenter.jobs import importing
 from contactcenter.jobs.importing import run_import
 from contactcenter.models import Job, Notification
 from tests.factories import ExternalContactFactory
+
+pytestmark = pytest.mark.usefixtures("english")
 
 TARGET = "addressbook.externalcontact"
 HEADER = "Name;Phone;Other\r\n"
@@ -34,13 +35,6 @@ MIXED = HEADER + (
     "Eve;;eight\r\n"
     "Fay;0612345679;nine\r\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _english(settings):
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture
