@@ -9,7 +9,11 @@ class ExternalContactTable(tables.Table):
     selection = tables.CheckBoxColumn(
         accessor="pk",
         attrs={
-            "th__input": {"id": "select-page", "aria-label": _("Select the page")},
+            "th__input": {
+                "id": "select-page",
+                "class": "form-check-input",
+                "aria-label": _("Select the page"),
+            },
             # Named by the row's name cell, so that a screen reader says whom a box selects.
             "td__input": {
                 "form": "bulk-form",
@@ -29,7 +33,9 @@ class ExternalContactTable(tables.Table):
     mobile = tables.Column(verbose_name=_("Mobile"))
     address = tables.Column(verbose_name=_("Address"))
     email = tables.EmailColumn(verbose_name=_("Email"))
-    other = tables.TemplateColumn("{{ value|truncatechars:60 }}", verbose_name=_("Other"))
+    other = tables.TemplateColumn(
+        '{{ value|default:"—"|truncatechars:60 }}', verbose_name=_("Other")
+    )
     actions = tables.TemplateColumn(
         template_name="addressbook/_contact_actions.html", verbose_name="", orderable=False
     )

@@ -48,11 +48,7 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
 
     def get_table_kwargs(self):
         # Checkboxes only for those who have a bulk action to use them with.
-        user = self.request.user
-        bulk = user.has_perm("addressbook.export_externalcontact") or user.has_perm(
-            "addressbook.delete_externalcontact"
-        )
-        return {} if bulk else {"exclude": ("selection",)}
+        return {} if _has_bulk_action(self.request.user) else {"exclude": ("selection",)}
 
     def get_table_data(self):
         # One page by keyset; the table re-sorts only these rows, in the database's collation.
@@ -82,10 +78,14 @@ def contact_count(request: HttpRequest) -> HttpResponse:
     total = ExternalContactFilter(
         request.GET, queryset=contacts, tenant=request.user.tenant
     ).qs.count()
-    return render(
-        request,
-        "addressbook/_contact_count.html",
-        {"total": total, "query": request.GET.urlencode()},
+    # The "select all N matching" offer only for those who have a bulk action to use it with.
+    bulk = _has_bulk_action(request.user)
+    return render(request, "addressbook/_contact_count.html", {"total": total, "bulk": bulk})
+
+
+def _has_bulk_action(user) -> bool:
+    return user.has_perm("addressbook.export_externalcontact") or user.has_perm(
+        "addressbook.delete_externalcontact"
     )
 
 

@@ -26,7 +26,8 @@
     var allButton = document.querySelector("[data-select-all-button]");
     var checked = rows().filter(function (box) { return box.checked; }).length;
     var selectingAll = all && all.value === "1";
-    if (allButton) { allButton.hidden = selectingAll; }
+    // The offer goes with its " · " separator once taken.
+    if (allButton) { (allButton.closest("[data-select-all-offer]") || allButton).hidden = selectingAll; }
     if (selectingAll && allButton) {
       label.textContent = allButton.getAttribute("data-label-all");
     } else {

@@ -227,3 +227,16 @@ def test_agent_sees_the_contacts_but_no_action(client_for, agent):
 def test_agent_gets_no_row_checkboxes(agent, client_for):
     ExternalContactFactory(tenant=agent.tenant)
     assert b"row-check" not in client_for(agent).get("/addressbook/").content
+
+
+def test_agent_sees_the_match_count_without_the_select_all_offer(agent, client_for):
+    ExternalContactFactory.create_batch(2, tenant=agent.tenant)
+    client = client_for(agent)
+    assert b'id="match-count"' in client.get("/addressbook/").content
+    count = client.get("/addressbook/count/").content.decode()
+    assert "2" in count and "data-select-all-button" not in count
+
+
+def test_one_page_of_contacts_has_no_pager(supervisor, client_for):
+    ExternalContactFactory(tenant=supervisor.tenant)
+    assert b'rel="next"' not in client_for(supervisor).get("/addressbook/").content

@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
+PASSWORD = "Secret-pass-2026"  # UserFactory's default
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -52,3 +54,42 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def log_in(page, live_server):
+    """log_in(user) → `page`, signed in through the login form, then in English (EN button).
+
+    The site itself is French by default: the page is French before and after signing in.
+    """
+
+    def sign_in(user):
+        from playwright.sync_api import expect
+
+        page.goto(live_server.url + reverse("login"))
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        page.locator("#id_username").fill(user.username)
+        page.locator("#id_password").fill(PASSWORD)
+        page.locator("#id_password").press("Enter")
+        expect(page).to_have_url(live_server.url + reverse("dashboard"))
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        page.locator("nav form button[name=language][value=en]").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        return page
+
+    return sign_in
+
+
+@pytest.fixture
+def upload(page, live_server):
+    """upload(content, name) → from the address book, "Import" the file and send it."""
+
+    def send(content: bytes, name: str = "people.csv"):
+        page.goto(live_server.url + reverse("addressbook:contact_list"))
+        page.get_by_role("link", name="Import", exact=True).click()
+        page.locator("input[type=file]").set_input_files(
+            files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
+        )
+        page.get_by_role("button", name="Upload and import").click()
+
+    return send

@@ -14,13 +14,12 @@ from contextlib import contextmanager
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from contactcenter.models import Job
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "Secret-pass-2026"  # UserFactory's default
 CSV = (
     b"Name,Phone,Other\n"
     b"Ada Lovelace,01 23 45 67 89,\n"
@@ -40,40 +39,15 @@ def paused(process):
         os.kill(process.pid, signal.SIGCONT)
 
 
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(base_url + reverse("login"))
-    expect(page.locator("html")).to_have_attribute("lang", "fr")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("#id_password").press("Enter")
-    expect(page).to_have_url(base_url + reverse("dashboard"))
-    expect(page.locator("html")).to_have_attribute("lang", "fr")
-
-
-def switch_to_english(page: Page) -> None:
-    page.locator("nav form button[name=language][value=en]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-
-
-def upload(page: Page, base_url: str) -> None:
-    page.goto(base_url + reverse("addressbook:contact_list"))
-    page.get_by_role("link", name="Import", exact=True).click()
-    page.locator("input[type=file]").set_input_files(
-        files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
-    )
-    page.get_by_role("button", name="Upload and import").click()
-
-
 def test_supervisor_imports_a_file_and_follows_the_job(
-    page, live_server, celery_worker, supervisor, tmp_path
+    page, live_server, celery_worker, supervisor, log_in, upload, tmp_path
 ):
-    log_in(page, live_server.url, supervisor.username)
-    switch_to_english(page)
+    log_in(supervisor)
     status = page.locator("#job-status .job-status")
     progress = page.locator("#job-status [role=progressbar]")
     unread = page.locator("#notification-bell [data-unread]")
     with paused(celery_worker):
-        upload(page, live_server.url)
+        upload(CSV)
         expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
         expect(status).to_have_text("Queued")
         expect(progress).to_have_attribute("aria-valuenow", "0")
