@@ -30,5 +30,7 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("addressbook/", include("addressbook.urls")),
+    path("outbound/", include("campaigns.urls")),
+    path("api/dialer/", include("campaigns.api_urls")),
     path("admin/", admin.site.urls),
 ]
