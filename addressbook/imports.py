@@ -100,13 +100,14 @@ class ExternalContactImporter(Importer):
         if not refused:
             return []
         # Compared as the constraint compares: "MARTIN" was refused for an earlier "Martin".
-        mine = {
-            taken.lower()
-            for taken in ExternalContact.objects.for_tenant(self.tenant)
-            .filter(import_job=self.job)
+        # Looked up by name alone (the unique index), then sorted here by job: a filter on
+        # the job would let the planner walk every row this job has written so far.
+        holders = (
+            ExternalContact.objects.for_tenant(self.tenant)
             .named(*[name for _line, name in refused])
-            .values_list("name", flat=True)
-        }
+            .values_list("name", "import_job_id")
+        )
+        mine = {taken.lower() for taken, job_id in holders if job_id == self.job.pk}
         exists = _("Name: “%(name)s” already exists")
         return [
             (line, self._earlier_in_file(name) if name.lower() in mine else exists % {"name": name})
