@@ -7,7 +7,12 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Outbound campaigns")
 
     def ready(self) -> None:
+        from campaigns import imports, services
         from contactcenter import registry, roles
+
+        registry.register_importer(imports.CampaignContactImporter)
+        registry.register_importer(imports.DoNotCallEntryImporter)
+        registry.register_exporter(services.CampaignContactExporter)
 
         manage = [
             f"campaigns.{action}_{model}"

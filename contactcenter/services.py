@@ -30,20 +30,31 @@ def missing_columns_message(missing: list[str], header: list[str]) -> str:
 
 
 @transaction.atomic
-def job_start_import(*, user: User, target: str, upload) -> Job:
-    """Check the upload's structure now (FileRejected if bad), save it and queue the import."""
+def job_start_import(*, user: User, target: str, upload, params: dict | None = None) -> Job:
+    """Check the upload's structure now (FileRejected if bad), save it and queue the import.
+
+    `params`: the importer's options_form cleaned data (JSON), already validated for the
+    user's tenant; the job keeps it as options["params"].
+    """
     importer = registry.importers[target]
-    table = files.inspect(upload, upload.name, upload.size)
+    table = files.inspect(upload, upload.name, upload.size, importer.header_for_bare_file)
     _positions, missing, unknown = importer.map_header(table.header)
     if missing:
         raise files.FileRejected(missing_columns_message(missing, table.header))
+    # Columns we do not know: kept (as custom fields, say) when the importer wants them.
+    others = "kept_columns" if importer.other_columns_kept_as else "ignored_columns"
     job = Job(
         tenant=user.tenant,
         requester=user,
         kind=Job.Kind.IMPORT,
         target=target,
         original_name=upload.name[:255],
-        options={"table": table.to_dict(), "ignored_columns": unknown, "language": get_language()},
+        options={
+            "table": table.to_dict(),
+            others: unknown,
+            "params": params or {},
+            "language": get_language(),
+        },
     )
     job.input_file.save(get_valid_filename(upload.name) or "upload", upload, save=False)
     job.save()

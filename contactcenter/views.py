@@ -24,7 +24,6 @@ from contactcenter.models import Job, Notification
 from contactcenter.tables import JobTable
 
 AREAS = {
-    "outbound": gettext_lazy("Outbound"),
     "pointsofcontact": gettext_lazy("Points of contact"),
     "tracker": gettext_lazy("Tracker"),
 }
@@ -165,19 +164,32 @@ def _importer(request: HttpRequest, target: str):
 def import_start(request: HttpRequest, target: str) -> HttpResponse:
     importer = _importer(request, target)
     form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    options = _options_form(request, importer)
+    # Both forms validated, so that every mistake shows at once.
+    valid = [f.is_valid() for f in (form, options) if f is not None]
+    if request.method == "POST" and all(valid):
         try:
             job = services.job_start_import(
-                user=request.user, target=target, upload=form.cleaned_data["file"]
+                user=request.user,
+                target=target,
+                upload=form.cleaned_data["file"],
+                params=options.cleaned_data if options else None,
             )
         except FileRejected as exc:
             form.add_error("file", exc.message)
         else:
             return redirect(job)
-    status = 400 if form.errors else 200
-    return render(
-        request, "contactcenter/import.html", {"form": form, "importer": importer}, status=status
-    )
+    status = 400 if form.errors or (options and options.errors) else 200
+    context = {"form": form, "options_form": options, "importer": importer}
+    return render(request, "contactcenter/import.html", context, status=status)
+
+
+def _options_form(request: HttpRequest, importer):
+    """The importer's own choices (Importer.options_form); a link may preset them (?list=3)."""
+    if importer.options_form is None:
+        return None
+    data = request.POST if request.method == "POST" else None
+    return importer.options_form(data, tenant=tenant_of(request), initial=request.GET.dict())
 
 
 def import_template(request: HttpRequest, target: str) -> HttpResponse:

@@ -3,6 +3,8 @@
 
 Three steps, each raising FileRejected with a message a supervisor can act on:
 - inspect(): in the request, from the head of the file: format, separator, header, one data row.
+  A file without a header row is read only when the importer recognises its first row as data
+  (Importer.header_for_bare_file) and gives the header to read it with.
 - scan(): in the worker, before anything is written: the whole file decodes, every row has the
   header's shape, the row cap holds. It also counts the rows for the progress bar.
 - rows(): the data rows with their spreadsheet line numbers (the header is line 1).
@@ -16,7 +18,7 @@ import datetime
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO
 
@@ -57,6 +59,8 @@ class Table:
     header: list[str]
     encoding: str = ""
     delimiter: str = ""
+    # False: the first row is data and `header` came from the importer.
+    has_header: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -140,7 +144,13 @@ def _clean_header(raw: list[str]) -> list[str]:
 # --- inspect: in the request -----------------------------------------------------------------
 
 
-def inspect(fileobj: IO[bytes], name: str, size: int) -> Table:
+# Given a file's first row, the header to read it with if that row is data; None if it is the header.
+BareHeader = Callable[[list[str]], list[str] | None]
+
+
+def inspect(
+    fileobj: IO[bytes], name: str, size: int, bare_header: BareHeader | None = None
+) -> Table:
     """Check an upload before any job exists; the file object is left at position 0."""
     if size > settings.MAX_IMPORT_FILE_BYTES:
         raise FileRejected(
@@ -154,12 +164,24 @@ def inspect(fileobj: IO[bytes], name: str, size: int) -> Table:
     head = fileobj.read(HEAD_BYTES)
     fileobj.seek(0)
     fmt = _format_of(head, name)
-    table = _inspect_xlsx(fileobj) if fmt == "xlsx" else _inspect_csv(head, size <= HEAD_BYTES)
+    if fmt == "xlsx":
+        table = _inspect_xlsx(fileobj, bare_header)
+    else:
+        table = _inspect_csv(head, size <= HEAD_BYTES, bare_header)
     fileobj.seek(0)
     return table
 
 
-def _inspect_csv(head: bytes, whole: bool) -> Table:
+def _header(first: list[str], bare_header: BareHeader | None) -> tuple[list[str], bool]:
+    """(header, whether the file has a header row) from the file's first row."""
+    cells = [cell.strip().lstrip("\ufeff").strip() for cell in first]
+    while cells and not cells[-1]:
+        cells.pop()
+    bare = bare_header(cells) if bare_header and cells else None
+    return (bare, False) if bare else (_clean_header(first), True)
+
+
+def _inspect_csv(head: bytes, whole: bool, bare_header: BareHeader | None = None) -> Table:
     encoding = _encoding_from_head(head)
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=whole)
     if not text.strip("\ufeff \r\n\t"):
@@ -167,14 +189,21 @@ def _inspect_csv(head: bytes, whole: bool) -> Table:
     first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     delimiter = _sniff_delimiter(first_line)
     records = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
-    header = _clean_header(next(records, []))
+    first = next(records, [])
+    header, has_header = _header(first, bare_header)
     complete = list(records)
     # The last record of a partial head may be cut in two: only trust it when the head is whole.
     if not whole:
         complete = complete[:-1]
-    if whole and not any(_has_value(r) for r in complete):
+    if whole and has_header and not any(_has_value(r) for r in complete):
         raise FileRejected(_("The file has a header row but no data rows."))
-    return Table(format="csv", header=header, encoding=encoding, delimiter=delimiter)
+    return Table(
+        format="csv",
+        header=header,
+        encoding=encoding,
+        delimiter=delimiter,
+        has_header=has_header,
+    )
 
 
 def _has_value(values: list[str]) -> bool:
@@ -286,13 +315,13 @@ def _xlsx_records(fileobj: IO[bytes]) -> Iterator[list[str]]:
         workbook.close()
 
 
-def _inspect_xlsx(fileobj: IO[bytes]) -> Table:
+def _inspect_xlsx(fileobj: IO[bytes], bare_header: BareHeader | None = None) -> Table:
     records = _xlsx_records(fileobj)
-    header = _clean_header(next(records, []))
-    if not any(_has_value(r) for r, _i in zip(records, range(1000), strict=False)):
+    header, has_header = _header(next(records, []), bare_header)
+    if has_header and not any(_has_value(r) for r, _i in zip(records, range(1000), strict=False)):
         raise FileRejected(_("The file has a header row but no data rows."))
     records.close()
-    return Table(format="xlsx", header=header)
+    return Table(format="xlsx", header=header, has_header=has_header)
 
 
 # --- scan and rows: in the worker ------------------------------------------------------------
@@ -377,7 +406,7 @@ def scan(path: str, table: Table, max_rows: int | None = None) -> ScanResult:
     width = len(table.header)
     count, problems = 0, []
     try:
-        for line, values in _numbered(_records(path, table, encoding)):
+        for line, values in _numbered(_records(path, table, encoding), table.has_header):
             count += 1
             if count > max_rows:
                 raise FileRejected(
@@ -420,10 +449,13 @@ def _ragged_reason(got: int, width: int) -> str:
     ) % {"got": got, "width": width}
 
 
-def _numbered(records: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """Data rows with their line numbers (the header is line 1); blank rows are skipped."""
-    next(records, None)
-    for line, values in enumerate(records, start=2):
+def _numbered(
+    records: Iterator[list[str]], has_header: bool = True
+) -> Iterator[tuple[int, list[str]]]:
+    """Data rows with their line numbers (a header is line 1); blank rows are skipped."""
+    if has_header:
+        next(records, None)
+    for line, values in enumerate(records, start=2 if has_header else 1):
         if _has_value(values):
             yield line, values
 
@@ -434,6 +466,6 @@ def rows(path: str, table: Table, skip: int = 0) -> Iterator[tuple[int, list[str
     Call scan() first: it is what guarantees every row has the header's shape.
     """
     width = len(table.header)
-    for index, (line, values) in enumerate(_numbered(_records(path, table))):
+    for index, (line, values) in enumerate(_numbered(_records(path, table), table.has_header)):
         if index >= skip:
             yield line, values[:width]

@@ -13,7 +13,7 @@ import csv
 import io
 import logging
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
@@ -23,6 +23,9 @@ from django.utils.translation import gettext as _
 from contactcenter.jobs import files
 from contactcenter.models import Job, JobRejection
 from contactcenter.notifications import notify_job_finished
+
+if TYPE_CHECKING:
+    from django import forms
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ class Column:
     required: bool = False
     max_length: int | None = None
     help_text: str = ""
+    # Other header names read as this column, whatever their case (e.g. Bloctel's "numero").
+    aliases: tuple[str, ...] = ()
 
 
 class RowInvalid(Exception):
@@ -68,6 +73,15 @@ class Importer:
     batch_size: ClassVar[int] = 5000
     # Who may remove what an import created ("undo this import"); None: not undoable.
     undo_permission: ClassVar[str | None] = None
+    # Choices the upload page asks for beside the file (the list to import into, say): a Form
+    # class taking a `tenant` keyword. Its cleaned_data must be JSON (ids, not objects); the
+    # job keeps it as options["params"]. The importer must look ids up in its tenant again.
+    options_form: ClassVar[type[forms.Form] | None] = None
+    # What the upload page says about the file, when the engine's general words do not fit.
+    help_text: ClassVar[str] = ""
+    # Set (to what they become, e.g. "custom fields") to keep the file's other columns: they
+    # reach clean_row under their own header names instead of being ignored.
+    other_columns_kept_as: ClassVar[str | None] = None
 
     def __init__(self, job: Job | None, tenant=None):
         """An import job's importer; or, with job None, the same rules for one tenant (admin)."""
@@ -86,18 +100,38 @@ class Importer:
 
     @classmethod
     def map_header(cls, header: list[str]) -> tuple[dict[str, int], list[str], list[str]]:
-        """Match file columns to ours, case-insensitively and in any order.
+        """Match file columns to ours (or their aliases), case-insensitively and in any order.
 
         Returns (our column name → position in the file, missing required columns, unknown
-        file columns).
+        file columns). An importer that keeps other columns finds them in the positions too,
+        under their own names.
         """
         ours = {c.name.casefold(): c.name for c in cls.columns}
-        positions = {
-            ours[name.casefold()]: i for i, name in enumerate(header) if name.casefold() in ours
-        }
+        aliases = {alias.casefold(): c.name for c in cls.columns for alias in c.aliases}
+        positions: dict[str, int] = {}
+        unknown = []
+        for i, name in enumerate(header):
+            key = name.casefold()
+            if key in ours:
+                positions[ours[key]] = i
+            elif key in aliases:
+                # A column under its own name wins over one under an alias.
+                positions.setdefault(aliases[key], i)
+            else:
+                unknown.append(name)
+                if cls.other_columns_kept_as:
+                    positions[name] = i
         missing = [c.name for c in cls.columns if c.required and c.name not in positions]
-        unknown = [name for name in header if name.casefold() not in ours]
         return positions, missing, unknown
+
+    @classmethod
+    def header_for_bare_file(cls, first_row: list[str]) -> list[str] | None:
+        """The header to read a file that has none with, judged from its first row.
+
+        None (the default): the first row is the header. An importer whose files often come
+        without one (a list of numbers, say) returns its column names when the row holds values.
+        """
+        return None
 
     def clean_row(self, values: dict[str, str]) -> object:
         """Validate and normalise one row; raise RowInvalid. Lengths and blanks are checked first."""
@@ -130,6 +164,8 @@ def check_row(importer: Importer, positions: dict[str, int], values: list[str]) 
         c.name: _cell(values[positions[c.name]]) if c.name in positions else ""
         for c in importer.columns
     }
+    # The file's other columns, when the importer keeps them (Importer.other_columns_kept_as).
+    row.update((name, _cell(values[i])) for name, i in positions.items() if name not in row)
     errors = []
     for column in importer.columns:
         value = row[column.name]

@@ -5,6 +5,15 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from contactcenter.models import Job, Notification
+from tests.campaigns.factories import (
+    CampaignContactFactory,
+    CampaignFactory,
+    ContactListFactory,
+    DoNotCallEntryFactory,
+    DoNotCallListFactory,
+    QualificationCodeFactory,
+    SavedFilterFactory,
+)
 from tests.factories import (
     AddressBookFactory,
     ExternalContactFactory,
@@ -43,7 +52,59 @@ ID_URLS = {
         "post",
         lambda owner: {"pk": AddressBookFactory(tenant=owner.tenant).pk},
     ),
+    "campaigns:filter_save": (
+        "post",
+        lambda owner: {"pk": CampaignFactory(tenant=owner.tenant).pk},
+    ),
+    "campaigns:filter_clause": (
+        "get",
+        lambda owner: {"pk": CampaignFactory(tenant=owner.tenant).pk},
+    ),
+    "campaigns:filter_delete": ("post", lambda owner: {"pk": SavedFilterFactory(user=owner).pk}),
+    "campaigns:dnc_detail": ("get", lambda owner: {"pk": _dnc_list(owner).pk}),
+    "campaigns:dnc_edit": ("post", lambda owner: {"pk": _dnc_list(owner).pk}),
+    "campaigns:dnc_delete": ("post", lambda owner: {"pk": _dnc_list(owner).pk}),
+    "campaigns:dnc_entry_add": ("post", lambda owner: {"pk": _dnc_list(owner).pk}),
+    "campaigns:dnc_entry_delete": (
+        "post",
+        lambda owner: {"pk": DoNotCallEntryFactory(dnc_list=_dnc_list(owner)).pk},
+    ),
+    **{
+        f"campaigns:{name}": (method, lambda owner: {"pk": CampaignFactory(tenant=owner.tenant).pk})
+        for name, method in (
+            ("campaign_edit", "get"),
+            ("campaign_delete", "get"),
+            ("lists", "get"),
+            ("list_create", "get"),
+            ("qualifications", "get"),
+            ("contacts", "get"),
+            ("contact_count", "get"),
+            ("columns_save", "post"),
+            ("contact_create", "get"),
+            ("contact_bulk", "post"),
+        )
+    },
+    "campaigns:list_edit": ("get", lambda owner: {"pk": _contact_list(owner).pk}),
+    "campaigns:list_delete": ("get", lambda owner: {"pk": _contact_list(owner).pk}),
+    "campaigns:qualification_delete": (
+        "post",
+        lambda owner: {"pk": QualificationCodeFactory(campaign__tenant=owner.tenant).pk},
+    ),
+    "campaigns:contact_edit": ("get", lambda owner: {"pk": _campaign_contact(owner).pk}),
+    "campaigns:contact_delete": ("get", lambda owner: {"pk": _campaign_contact(owner).pk}),
 }
+
+
+def _contact_list(owner):
+    return ContactListFactory(campaign__tenant=owner.tenant)
+
+
+def _campaign_contact(owner):
+    return CampaignContactFactory(contact_list=_contact_list(owner))
+
+
+def _dnc_list(owner):
+    return DoNotCallListFactory(tenant=owner.tenant)
 
 
 def _finished_import(owner) -> Job:
@@ -63,6 +124,9 @@ def _finished_export(owner) -> Job:
 
 # Parameters that are not row ids: a product area, or a registered import/export target.
 NOT_IDS = {"coming_soon", "import_start", "import_template", "export_start"}
+# The dialer API answers a token, not a session (401/404, never a redirect to the login):
+# tests/campaigns/test_dialer_api.py covers its tenant isolation.
+NOT_IDS |= {"dialer_next"}
 
 
 def _named_patterns(resolver=None, prefix=""):

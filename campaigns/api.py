@@ -1,0 +1,370 @@
+"""The dialer hand-off: a tenant's dialer asks for the next contacts of a campaign to call,
+claiming them, and reports each attempt's outcome.
+
+JSON over HTTP, authenticated by `Authorization: Bearer <token>` (a `DialerToken` of the
+tenant; only its hash is stored). The token's tenant scopes every lookup: another tenant's
+campaign or contact is a 404. Errors are `{"errors": [{"field": …, "reason": …}]}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from campaigns import scheduling
+from campaigns.models import (
+    CallAttempt,
+    CallingRules,
+    Campaign,
+    CampaignContact,
+    ContactAddress,
+    ContactList,
+    DialerToken,
+    QualificationCode,
+)
+from contactcenter.models import Tenant
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+# Candidates read per query (at least), and at most per request: contacts whose window is
+# closed are moved to their next slot as they are seen, so the next request skips them.
+MIN_CHUNK = 100
+MAX_SCANNED = 5000
+DIALABLE = (ContactAddress.State.SCHEDULED, ContactAddress.State.RESCHEDULED)
+# An attempt may be reported on any address the contact may still be called on.
+CALLABLE = (*DIALABLE, ContactAddress.State.WAITING)
+
+
+# --- the dialer's operations ------------------------------------------------------------------
+
+
+def contacts_claim(
+    *, campaign: Campaign, limit: int, now: datetime
+) -> list[tuple[CampaignContact, ContactAddress]]:
+    """The next `limit` contacts to dial now, each with the address to dial, switched to
+    Running in the same transaction; rows another dialer holds are skipped, never shared."""
+    if campaign.state != Campaign.State.RUNNING:
+        return []
+    rules = campaign.calling_rules
+    chosen: list[CampaignContact] = []
+    moved: list[CampaignContact] = []
+    with transaction.atomic():
+        # Without rules every candidate is open: read exactly `limit`.
+        chunk = limit if rules is None else max(limit, MIN_CHUNK)
+        due = _due_in_dialer_order(campaign, now, chunk)
+        candidates = itertools.islice(due, MAX_SCANNED)
+        while len(chosen) < limit and (batch := list(itertools.islice(candidates, chunk))):
+            open_now = _sort_by_window(rules, batch, now, moved)
+            chosen += open_now[: limit - len(chosen)]
+        # Written once all is read, so that the chunks' offsets stay right.
+        CampaignContact.objects.bulk_update(moved, ["next_try_at", "schedule_note"], batch_size=500)
+        addresses = _address_to_dial(contact.pk for contact in chosen)
+        # An address blocked since the candidates were read leaves its contact unclaimed.
+        chosen = [contact for contact in chosen if contact.pk in addresses]
+        CampaignContact.objects.filter(pk__in=[contact.pk for contact in chosen]).update(
+            state=CampaignContact.State.RUNNING, updated_at=now
+        )
+    return [(contact, addresses[contact.pk]) for contact in chosen]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    address: ContactAddress
+    qualification: QualificationCode | None
+    reschedule_at: datetime | None
+
+
+@transaction.atomic
+def attempt_record(*, contact: CampaignContact, outcome: Outcome, now: datetime) -> CallAttempt:
+    """Record an attempt and move the address and the contact to their next states: Done on
+    a final qualification; the address Failed once its attempts are spent, and the contact
+    Failed when no address is left to call; otherwise Waiting until its next allowed slot."""
+    address, qualification = outcome.address, outcome.qualification
+    attempt = CallAttempt.objects.create(
+        tenant_id=contact.tenant_id,
+        contact=contact,
+        address=address,
+        attempted_at=now,
+        qualification=qualification,
+    )
+    final = qualification is not None and qualification.is_final
+    address.attempts += 1
+    spent = address.attempts >= contact.campaign.max_attempts
+    if spent:
+        address.state = address.State.FAILED
+    elif not final:
+        rescheduled = outcome.reschedule_at is not None
+        address.state = address.State.RESCHEDULED if rescheduled else address.State.SCHEDULED
+    address.save(update_fields=["attempts", "state"])
+    contact.qualification = qualification or contact.qualification
+    contact.updated_at = now
+    if final or (spent and not _schedule_another_address(address)):
+        contact.state = contact.State.DONE if final else contact.State.FAILED
+        contact.next_try_at, contact.schedule_note = None, ""
+    else:
+        contact.state = contact.State.WAITING
+        contact.manual_reschedules += outcome.reschedule_at is not None
+        scheduling.schedule(contact, after=max(outcome.reschedule_at or now, now))
+    contact.save()
+    return attempt
+
+
+def _schedule_another_address(failed: ContactAddress) -> ContactAddress | None:
+    """The address to call after `failed`, made Scheduled if it was only Waiting; None when
+    the contact has no address left to call (all failed or blocked)."""
+    following = (
+        ContactAddress.objects.filter(contact_id=failed.contact_id, state__in=CALLABLE)
+        .exclude(pk=failed.pk)
+        .order_by(_rescheduled_first(), "position")
+        .first()
+    )
+    if following is not None and following.state == ContactAddress.State.WAITING:
+        following.state = ContactAddress.State.SCHEDULED
+        following.save(update_fields=["state"])
+    return following
+
+
+def _due_in_dialer_order(
+    campaign: Campaign, now: datetime, chunk: int
+) -> Iterator[CampaignContact]:
+    """Contacts that may be dialled now but for their calling window, in the dialer's order:
+    top priority, priority, next try (never tried first), id.
+
+    Two streams, each read in the order of the `campaigns_contact_dialer` index (whose
+    next_try_at sorts NULLs last), merged so that never-tried contacts come first among equals.
+    """
+    dialable = ContactAddress.objects.filter(contact=OuterRef("pk"), state__in=DIALABLE)
+    active = ContactList.objects.filter(campaign=campaign, state=ContactList.State.ACTIVE)
+    due = (
+        CampaignContact.objects.for_tenant(campaign.tenant)
+        .filter(campaign=campaign, in_processing=True, state=CampaignContact.State.WAITING)
+        .filter(Exists(dialable), contact_list__in=active.values("pk"))
+        .order_by("-top_priority", "-priority", "next_try_at", "id")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+    return heapq.merge(
+        _read_in_chunks(due.filter(next_try_at__isnull=True), chunk),
+        _read_in_chunks(due.filter(next_try_at__lte=now), chunk),
+        key=lambda contact: (not contact.top_priority, -contact.priority),
+    )
+
+
+def _read_in_chunks(queryset: QuerySet, chunk: int) -> Iterator[CampaignContact]:
+    for offset in itertools.count(0, chunk):
+        rows = list(queryset[offset : offset + chunk])
+        yield from rows
+        if len(rows) < chunk:
+            return
+
+
+def _sort_by_window(
+    rules: CallingRules | None,
+    batch: list[CampaignContact],
+    now: datetime,
+    moved: list[CampaignContact],
+) -> list[CampaignContact]:
+    """The contacts of `batch` whose calling window is open now; the others get their next
+    slot and its reason, and are added to `moved` (not saved)."""
+    if rules is None:
+        return batch
+    attempts: dict[int, list[datetime]] = defaultdict(list)
+    if rules.max_attempts:
+        recent = CallAttempt.objects.filter(
+            contact__in=[contact.pk for contact in batch],
+            attempted_at__gt=now - timedelta(days=rules.period_days + 1),
+        )
+        for contact_id, attempted_at in recent.values_list("contact_id", "attempted_at"):
+            attempts[contact_id].append(attempted_at)
+    open_now = []
+    for contact in batch:
+        slot = scheduling.next_slot(rules, contact.time_zone, now, attempts[contact.pk])
+        if slot.at == now:
+            open_now.append(contact)
+        else:
+            # A slot that cannot be computed (at=None) keeps its next try and says why.
+            contact.next_try_at = slot.at or contact.next_try_at
+            contact.schedule_note = slot.note[:200]
+            moved.append(contact)
+    return open_now
+
+
+def _rescheduled_first() -> Case:
+    return Case(When(state=ContactAddress.State.RESCHEDULED, then=Value(0)), default=Value(1))
+
+
+def _address_to_dial(contact_ids: Iterable[int]) -> dict[int, ContactAddress]:
+    addresses: dict[int, ContactAddress] = {}
+    for address in ContactAddress.objects.filter(
+        contact_id__in=list(contact_ids), state__in=DIALABLE
+    ).order_by("contact_id", _rescheduled_first(), "position"):
+        addresses.setdefault(address.contact_id, address)
+    return addresses
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+def _errors(status: int, **reasons: str) -> JsonResponse:
+    errors = [{"field": field, "reason": str(reason)} for field, reason in reasons.items()]
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def dialer_token_required(view: Callable) -> Callable:
+    """Authenticate by bearer token and pass the token's tenant to the view; 401 otherwise.
+    These views use no session or cookie, hence no login and no CSRF check."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+        scheme, _space, clear = request.headers.get("Authorization", "").partition(" ")
+        token = None
+        if scheme.lower() == "bearer" and clear.strip():
+            digest = DialerToken.hash(clear.strip())
+            token = DialerToken.objects.select_related("tenant").filter(digest=digest).first()
+        if token is None:
+            response = _errors(401, Authorization=_("A valid dialer token is required."))
+            response["WWW-Authenticate"] = 'Bearer realm="dialer"'
+            return response
+        DialerToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return view(request, token.tenant, *args, **kwargs)
+
+    return login_not_required(csrf_exempt(wrapper))
+
+
+@dialer_token_required
+@require_GET
+def next_contacts(request: HttpRequest, tenant: Tenant, pk: int) -> JsonResponse:
+    campaign = (
+        Campaign.objects.for_tenant(tenant).select_related("calling_rules").filter(pk=pk).first()
+    )
+    if campaign is None:
+        return _errors(404, campaign=_("No such campaign."))
+    raw = request.GET.get("limit", str(DEFAULT_LIMIT))
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT):
+        return _errors(400, limit=_("Give a whole number from 1 to %(max)d.") % {"max": MAX_LIMIT})
+    claimed = contacts_claim(campaign=campaign, limit=int(raw), now=timezone.now())
+    return JsonResponse(
+        {"campaign": campaign.pk, "contacts": [_contact_json(c, a) for c, a in claimed]}
+    )
+
+
+@dialer_token_required
+@require_POST
+def attempts(request: HttpRequest, tenant: Tenant) -> JsonResponse:
+    data, errors = _read_attempt(request.body)
+    if errors:
+        return _errors(400, **errors)
+    with transaction.atomic():
+        contact = (
+            CampaignContact.objects.for_tenant(tenant)
+            .select_related("campaign__calling_rules")
+            .select_for_update(of=("self",))
+            .filter(pk=data["contact"])
+            .first()
+        )
+        if contact is None:
+            return _errors(404, contact=_("No such contact."))
+        if contact.state != CampaignContact.State.RUNNING:
+            reason = _("The contact is not being dialled (state: %(state)s).")
+            return _errors(409, contact=reason % {"state": contact.get_state_display()})
+        outcome, errors = _outcome(contact, data)
+        if outcome is None:
+            return _errors(400, **errors)
+        attempt = attempt_record(contact=contact, outcome=outcome, now=timezone.now())
+    return JsonResponse(_attempt_json(attempt, contact, outcome.address), status=201)
+
+
+def _read_attempt(body: bytes) -> tuple[dict, dict[str, str]]:
+    """The attempt's fields, type-checked, and the reasons of those that are not right."""
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        return {}, {"body": _("Send a JSON object.")}
+    errors = {}
+    if not _is_int(data.get("contact")):
+        errors["contact"] = _("Give the contact's id (a number).")
+    if not _is_int(data.get("address")) and not (
+        isinstance(data.get("address"), str) and data["address"]
+    ):
+        errors["address"] = _("Give the address's position (a number) or its value (text).")
+    if data.get("qualification") is not None and not isinstance(data["qualification"], str):
+        errors["qualification"] = _("Give a qualification code (text).")
+    when = data.get("reschedule_at")
+    if when is not None:
+        parsed = parse_datetime(when) if isinstance(when, str) else None
+        if parsed is None or timezone.is_naive(parsed):
+            errors["reschedule_at"] = _(
+                "Give an ISO 8601 date and time with its UTC offset, e.g. 2025-06-10T15:30:00+02:00."
+            )
+        data["reschedule_at"] = parsed
+    return data, errors
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _outcome(contact: CampaignContact, data: dict) -> tuple[Outcome | None, dict[str, str]]:
+    """Look the address and qualification up inside the contact and its campaign."""
+    errors = {}
+    key = "position" if _is_int(data["address"]) else "value"
+    address = contact.addresses.filter(**{key: data["address"]}).first()
+    if address is None:
+        errors["address"] = _("The contact has no such address.")
+    elif address.state not in CALLABLE:
+        reason = _("This address may not be called (state: %(state)s).")
+        errors["address"] = reason % {"state": address.get_state_display()}
+    qualification = None
+    if data.get("qualification"):
+        qualification = contact.campaign.qualifications.filter(code=data["qualification"]).first()
+        if qualification is None:
+            errors["qualification"] = _("The campaign has no such qualification code.")
+    if errors:
+        return None, errors
+    return Outcome(address, qualification, data.get("reschedule_at")), {}
+
+
+def _contact_json(contact: CampaignContact, address: ContactAddress) -> dict:
+    return {
+        "id": contact.pk,
+        "external_id": contact.external_id,
+        "priority": contact.priority,
+        "top_priority": contact.top_priority,
+        "time_zone": contact.time_zone,
+        "custom_fields": contact.custom_fields,
+        "address": {"value": address.value, "kind": address.kind, "position": address.position},
+    }
+
+
+def _attempt_json(attempt: CallAttempt, contact: CampaignContact, address: ContactAddress) -> dict:
+    return {
+        "attempt": attempt.pk,
+        "contact": {
+            "id": contact.pk,
+            "state": contact.state,
+            "next_try_at": contact.next_try_at.isoformat() if contact.next_try_at else None,
+            "schedule_note": contact.schedule_note,
+        },
+        "address": {
+            "position": address.position,
+            "state": address.state,
+            "attempts": address.attempts,
+        },
+    }

@@ -1,0 +1,329 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import django_tables2 as tables
+from django.db.models import F, QuerySet
+from django.template import Context
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign, CampaignContact, ContactList
+
+# Columns a user may show or hide on the contacts page (Contact ID always shows: it names the row).
+CHOOSABLE_COLUMNS = (
+    "contact_list",
+    "state",
+    "next_try_at",
+    "priority",
+    "top_priority",
+    "preferred_agent",
+    "time_zone",
+    "manual_reschedules",
+    "qualification",
+    "updated_at",
+    "addresses",
+    "created_at",
+    "custom_fields",
+)
+DEFAULT_COLUMNS = CHOOSABLE_COLUMNS[:-2]
+# Sorted by keyset in the database; next_try_at may be blank (see campaigns.paging).
+SORTABLE_COLUMNS = (
+    "external_id",
+    "state",
+    "next_try_at",
+    "priority",
+    "time_zone",
+    "manual_reschedules",
+    "updated_at",
+    "created_at",
+)
+
+
+class CellTemplateColumn(tables.Column):
+    """A column whose cells are a template rendered in the table's own context.
+
+    Not django-tables2's TemplateColumn: given a template name, it renders every cell with a
+    fresh RequestContext, which runs every context processor again (a query per cell).
+    """
+
+    def __init__(self, template_name: str, **kwargs):
+        kwargs.setdefault("empty_values", ())
+        kwargs.setdefault("orderable", False)
+        super().__init__(**kwargs)
+        self.template_name = template_name
+
+    def render(self, record, table, value) -> str:
+        context = getattr(table, "context", None) or Context()
+        with context.update({"record": record, "value": value}):
+            return get_template(self.template_name).template.render(context)
+
+
+def _badge(label: str, css: str) -> str:
+    return format_html('<span class="badge {}">{}</span>', css, label)
+
+
+def keyset_ordered(queryset: QuerySet, order: str) -> QuerySet:
+    """The keyset's own order, (column, id) with blanks last, whatever the database's habit."""
+    column, descending = order.lstrip("-"), order.startswith("-")
+    field = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+    return queryset.order_by(field, "-pk" if descending else "pk")
+
+
+def _keyset_order(column: str):
+    """A table's order_<column> method: sorting the page's rows as the keyset sorted them."""
+
+    def order(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return keyset_ordered(queryset, f"-{column}" if is_descending else column), True
+
+    return order
+
+
+class CampaignTable(tables.Table):
+    name = tables.Column(verbose_name=_("Name"), linkify=True)
+    state = CellTemplateColumn("campaigns/_campaign_state.html", verbose_name=_("State"))
+    max_attempts = tables.Column(verbose_name=_("Max attempts per address"))
+    calling_rules = tables.Column(verbose_name=_("Calling rules"), default="—")
+    default_time_zone = tables.Column(verbose_name=_("Default time zone"))
+    created_at = tables.DateTimeColumn(verbose_name=_("Created on"), format="SHORT_DATE_FORMAT")
+
+    class Meta:
+        model = Campaign
+        fields = (
+            "name",
+            "state",
+            "max_attempts",
+            "calling_rules",
+            "default_time_zone",
+            "created_at",
+        )
+        attrs = {"class": "table table-sm table-hover align-middle", "id": "campaigns-table"}
+        empty_text = _("No campaign yet.")
+
+
+class ContactListTable(tables.Table):
+    name = tables.Column(verbose_name=_("Name"))
+    state = CellTemplateColumn("campaigns/_list_state.html", verbose_name=_("State"))
+    contact_count = tables.Column(verbose_name=_("Contacts"), orderable=False)
+    actions = CellTemplateColumn("campaigns/_list_actions.html", verbose_name="")
+
+    class Meta:
+        model = ContactList
+        fields = ("name", "state", "contact_count", "actions")
+        attrs = {"class": "table table-sm table-hover align-middle", "id": "lists-table"}
+        empty_text = _("No contact list yet: create one to add or import contacts.")
+        row_attrs = {"data-list": lambda record: record.pk}
+
+
+# Bootstrap badge of each state; the others (paused, held by their list) are warnings.
+STATE_BADGES = {
+    "waiting": "text-bg-primary",
+    "running": "text-bg-info",
+    "done": "text-bg-success",
+    "failed": "text-bg-danger",
+    "deleted": "text-bg-dark",
+    "shelved": "text-bg-light border",
+}
+ADDRESS_BADGES = {
+    "blocked": "text-bg-dark",
+    "failed": "text-bg-danger",
+    "waiting": "text-bg-light border",
+}
+
+
+@dataclass(frozen=True)
+class RowMenu:
+    """What each row's menu offers the user, and what its forms post; made once a page."""
+
+    bulk_url: str = ""
+    csrf_input: str = ""
+    # The page's filters, for the action to come back to the same page.
+    query: str = ""
+    # (action, label) of the bulk actions the user may run on one row.
+    actions: tuple[tuple[str, str], ...] = ()
+    can_edit: bool = False
+    can_delete: bool = False
+
+
+class CampaignContactTable(tables.Table):
+    """A page of contacts. Cells are formatted here rather than in cell templates: at 25 rows
+    by a dozen columns, a template a cell would cost more than the page's queries."""
+
+    selection = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th__input": {
+                "id": "select-page",
+                "class": "form-check-input",
+                "aria-label": _("Select the page"),
+            },
+            # Named by the row's Contact ID cell, so that a screen reader says whom a box selects.
+            "td__input": {
+                "form": "bulk-form",
+                "class": "form-check-input row-check",
+                "aria-labelledby": lambda record: f"contact-{record.pk}-id",
+            },
+        },
+    )
+    external_id = tables.Column(
+        verbose_name=_("Contact ID"),
+        attrs={"td": {"id": lambda record: f"contact-{record.pk}-id"}},
+    )
+    contact_list = tables.Column(verbose_name=_("List"), orderable=False)
+    state = tables.Column(verbose_name=_("State"))
+    next_try_at = tables.Column(verbose_name=_("Next try"), empty_values=())
+    priority = tables.Column(verbose_name=_("Priority"))
+    top_priority = tables.BooleanColumn(
+        verbose_name=_("Top priority"), orderable=False, yesno=("★", "")
+    )
+    preferred_agent = tables.Column(
+        verbose_name=_("Agent"), accessor="preferred_agent__username", orderable=False
+    )
+    time_zone = tables.Column(verbose_name=_("Time zone"))
+    manual_reschedules = tables.Column(verbose_name=_("Manual reschedules"))
+    qualification = tables.Column(
+        verbose_name=_("Qualification"), accessor="qualification__code", orderable=False
+    )
+    updated_at = tables.Column(verbose_name=_("Last update"))
+    addresses = tables.Column(verbose_name=_("Addresses"), orderable=False, empty_values=())
+    created_at = tables.Column(verbose_name=_("Created on"))
+    custom_fields = tables.Column(verbose_name=_("Custom fields"), orderable=False)
+    actions = tables.Column(verbose_name="", orderable=False, empty_values=())
+
+    order_external_id = _keyset_order("external_id")
+    order_state = _keyset_order("state")
+    order_next_try_at = _keyset_order("next_try_at")
+    order_priority = _keyset_order("priority")
+    order_time_zone = _keyset_order("time_zone")
+    order_manual_reschedules = _keyset_order("manual_reschedules")
+    order_updated_at = _keyset_order("updated_at")
+    order_created_at = _keyset_order("created_at")
+
+    class Meta:
+        model = CampaignContact
+        fields = ("selection", "external_id", *CHOOSABLE_COLUMNS, "actions")
+        # Its sort links drop the page cursor, which belongs to the previous sort order.
+        template_name = "campaigns/_contact_table.html"
+        attrs = {"class": "table table-sm table-hover align-middle small", "id": "contacts-table"}
+        empty_text = _("No contact matches.")
+        row_attrs = {"data-contact": lambda record: record.pk}
+
+    def __init__(self, *args, menu: RowMenu | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.menu = menu or RowMenu()
+
+    def render_external_id(self, record: CampaignContact, value: str) -> str:
+        # A link to the edit form only for those who may edit: others would land on a 403.
+        if not self.menu.can_edit:
+            return value
+        return format_html(
+            '<a href="{}">{}</a>', reverse("campaigns:contact_edit", args=[record.pk]), value
+        )
+
+    def render_state(self, record: CampaignContact) -> str:
+        return _badge(record.get_state_display(), STATE_BADGES.get(record.state, "text-bg-warning"))
+
+    def render_next_try_at(self, record: CampaignContact, value) -> str:
+        """When, in the user's time zone (the contact's own in the tooltip), and why there."""
+        if value is None:
+            when = format_html('<span class="text-body-secondary">{}</span>', _("By priority"))
+        else:
+            local = timezone.localtime(value, zone_info(record.time_zone))
+            title = _("%(when)s for the contact (%(zone)s)") % {
+                "when": date_format(local, "SHORT_DATETIME_FORMAT"),
+                "zone": record.time_zone,
+            }
+            shown = date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+            when = format_html('<span class="text-nowrap" title="{}">{}</span>', title, shown)
+        if not record.schedule_note:
+            return when
+        return format_html(
+            '{}<div class="small text-body-secondary text-truncate schedule-note" '
+            'style="max-width: 14rem" title="{}">{}</div>',
+            when,
+            record.schedule_note,
+            record.schedule_note,
+        )
+
+    def render_addresses(self, record: CampaignContact) -> str:
+        lines = [
+            format_html(
+                '<div class="text-nowrap">{} <span class="text-body-secondary">· {}</span> {}{}</div>',
+                address.value,
+                address.get_kind_display(),
+                _badge(
+                    address.get_state_display(),
+                    ADDRESS_BADGES.get(address.state, "text-bg-primary"),
+                ),
+                format_html(
+                    ' <span class="text-body-secondary" title="{}">×{}</span>',
+                    _("Attempts"),
+                    address.attempts,
+                )
+                if address.attempts
+                else "",
+            )
+            for address in record.addresses.all()
+        ]
+        return format_html_join("", "{}", ((line,) for line in lines)) if lines else "—"
+
+    def render_actions(self, record: CampaignContact) -> str:
+        """The row's menu: edit, the bulk actions on this row alone, delete (with confirmation)."""
+        menu, items = self.menu, []
+        if menu.can_edit:
+            url = reverse("campaigns:contact_edit", args=[record.pk])
+            items.append(format_html('<a class="dropdown-item" href="{}">{}</a>', url, _("Edit")))
+        for action, label in menu.actions:
+            if action != "load" or record.in_processing:
+                items.append(
+                    format_html(
+                        '<form method="post" action="{}">{}<input type="hidden" name="selection" '
+                        'value="{}"><input type="hidden" name="filter" value="{}"><button '
+                        'class="dropdown-item" type="submit" name="action" value="{}">{}</button>'
+                        "</form>",
+                        menu.bulk_url,
+                        menu.csrf_input,
+                        record.pk,
+                        menu.query,
+                        action,
+                        label,
+                    )
+                )
+        if menu.can_delete:
+            url = reverse("campaigns:contact_delete", args=[record.pk])
+            items.append(
+                format_html(
+                    '<a class="dropdown-item text-danger" href="{}">{}</a>', url, _("Delete")
+                )
+            )
+        return format_html(
+            '<div class="dropdown"><button class="btn btn-sm btn-outline-secondary dropdown-toggle" '
+            'type="button" data-bs-toggle="dropdown" aria-expanded="false" aria-label="{}">⋯</button>'
+            '<ul class="dropdown-menu dropdown-menu-end">{}</ul></div>',
+            _("Actions for %(id)s") % {"id": record.external_id},
+            format_html_join("", "<li>{}</li>", ((item,) for item in items)),
+        )
+
+    def render_updated_at(self, value) -> str:
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+
+    def render_created_at(self, value) -> str:
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+
+    def render_custom_fields(self, value: dict) -> str:
+        return format_html_join(
+            format_html("<br>"), '<span class="text-nowrap">{}: {}</span>', value.items()
+        )
+
+
+def zone_info(name: str) -> ZoneInfo:
+    """The time zone of this IANA name; UTC for a name this system does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

@@ -1,0 +1,523 @@
+"""The dialer hand-off API (campaigns/api.py): token auth and tenant isolation, the next
+contacts to dial and their claiming, and the attempts that move addresses and contacts."""
+
+import io
+import threading
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import api
+from campaigns.models import (
+    CallAttempt,
+    Campaign,
+    CampaignContact,
+    ContactAddress,
+    ContactList,
+    DialerToken,
+)
+from campaigns.scheduling import french_rules
+from tests.campaigns.factories import (
+    CampaignContactFactory,
+    CampaignFactory,
+    ContactAddressFactory,
+    ContactListFactory,
+    QualificationCodeFactory,
+)
+
+# Tuesday 10 June 2025, 11:00 in Paris: inside the French calling window.
+NOW = datetime(2025, 6, 10, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
+Address = ContactAddress.State
+Contact = CampaignContact.State
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOW.astimezone(UTC))
+
+
+@pytest.fixture
+def token(tenant_a) -> str:
+    return DialerToken.issue(tenant=tenant_a, name="Dialer")[1]
+
+
+@pytest.fixture
+def dialer(token):
+    """A client that speaks to the API with tenant A's token and no session, CSRF enforced."""
+    return Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def campaign(tenant_a) -> Campaign:
+    return CampaignFactory(tenant=tenant_a, max_attempts=3)
+
+
+def contact_in(campaign, *states: str, **fields) -> CampaignContact:
+    """A contact in contact management, waiting, with one address per state given."""
+    contact_list = fields.pop("contact_list", None) or ContactListFactory(campaign=campaign)
+    contact = CampaignContactFactory(contact_list=contact_list, **fields)
+    for position, state in enumerate(states or [Address.SCHEDULED]):
+        ContactAddressFactory(contact=contact, position=position, state=state)
+    return contact
+
+
+def next_ids(dialer, campaign, query: str = "") -> list[int]:
+    response = dialer.get(reverse("dialer_next", args=[campaign.pk]) + query)
+    assert response.status_code == 200, response.content
+    return [contact["id"] for contact in response.json()["contacts"]]
+
+
+def report(dialer, **fields):
+    return dialer.post(reverse("dialer_attempts"), fields, content_type="application/json")
+
+
+def running(campaign, *states: str, **fields) -> CampaignContact:
+    return contact_in(campaign, *states, state=Contact.RUNNING, **fields)
+
+
+# --- authentication and tenant isolation ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer not-a-token", "Basic abc"])
+def test_no_valid_token_is_401(campaign, token, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    client = Client(headers=headers)
+    response = client.get(reverse("dialer_next", args=[campaign.pk]))
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["errors"][0]["field"] == "Authorization"
+    assert client.post(reverse("dialer_attempts"), {}).status_code == 401
+
+
+def test_a_logged_in_session_is_no_token(campaign, supervisor, client_for):
+    response = client_for(supervisor).get(reverse("dialer_next", args=[campaign.pk]))
+    assert response.status_code == 401
+
+
+def test_the_token_scheme_is_case_insensitive_and_its_use_is_recorded(campaign, token):
+    client = Client(headers={"Authorization": f"bearer {token}"})
+    assert client.get(reverse("dialer_next", args=[campaign.pk])).status_code == 200
+    assert DialerToken.objects.get().last_used_at == NOW
+
+
+def test_another_tenants_campaign_is_404_and_nothing_is_claimed(dialer, tenant_b):
+    foreign = contact_in(CampaignFactory(tenant=tenant_b))
+    response = dialer.get(reverse("dialer_next", args=[foreign.campaign_id]))
+    assert response.status_code == 404 and response.json()["errors"][0]["field"] == "campaign"
+    foreign.refresh_from_db()
+    assert foreign.state == Contact.WAITING
+
+
+def test_tenant_bs_token_does_not_reach_tenant_as_campaign(campaign, tenant_b):
+    contact_in(campaign)
+    _token, clear = DialerToken.issue(tenant=tenant_b, name="B's dialer")
+    client = Client(headers={"Authorization": f"Bearer {clear}"})
+    assert client.get(reverse("dialer_next", args=[campaign.pk])).status_code == 404
+
+
+def test_another_tenants_contact_is_404_and_no_attempt_is_recorded(dialer, tenant_b):
+    foreign = running(CampaignFactory(tenant=tenant_b))
+    response = report(dialer, contact=foreign.pk, address=0)
+    assert response.status_code == 404 and response.json()["errors"][0]["field"] == "contact"
+    assert not CallAttempt.objects.exists()
+
+
+def test_methods_are_checked(dialer, campaign):
+    assert dialer.post(reverse("dialer_next", args=[campaign.pk])).status_code == 405
+    assert dialer.get(reverse("dialer_attempts")).status_code == 405
+
+
+# --- the next contacts to dial -------------------------------------------------------------------
+
+
+def test_next_returns_the_contact_and_the_address_to_dial(dialer, campaign):
+    contact = contact_in(campaign, Address.BLOCKED, Address.SCHEDULED, custom_fields={"a": 1})
+    [data] = dialer.get(reverse("dialer_next", args=[campaign.pk])).json()["contacts"]
+    address = contact.addresses.get(position=1)
+    assert data == {
+        "id": contact.pk,
+        "external_id": contact.external_id,
+        "priority": 100,
+        "top_priority": False,
+        "time_zone": "Europe/Paris",
+        "custom_fields": {"a": 1},
+        "address": {"value": address.value, "kind": "mobile", "position": 1},
+    }
+
+
+def test_next_orders_by_top_priority_priority_next_try_then_id(dialer, campaign):
+    earlier, later = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    low = contact_in(campaign, priority=10)
+    later_try = contact_in(campaign, next_try_at=later)
+    earlier_try = contact_in(campaign, next_try_at=earlier)
+    never_tried = [contact_in(campaign), contact_in(campaign)]
+    top = contact_in(campaign, top_priority=True, priority=1, next_try_at=later)
+    expected = [top, *never_tried, earlier_try, later_try, low]
+    assert next_ids(dialer, campaign) == [contact.pk for contact in expected]
+
+
+def test_next_claims_what_it_returns_so_no_contact_is_given_twice(dialer, campaign):
+    contacts = [contact_in(campaign) for _ in range(3)]
+    first, second = next_ids(dialer, campaign, "?limit=2"), next_ids(dialer, campaign, "?limit=2")
+    assert first == [contacts[0].pk, contacts[1].pk] and second == [contacts[2].pk]
+    assert next_ids(dialer, campaign) == []
+    states = set(CampaignContact.objects.values_list("state", flat=True))
+    assert states == {Contact.RUNNING}
+
+
+def test_next_defaults_to_a_hundred_contacts(dialer, campaign, monkeypatch):
+    monkeypatch.setattr(api, "DEFAULT_LIMIT", 2)
+    for _ in range(3):
+        contact_in(campaign)
+    assert len(next_ids(dialer, campaign)) == 2
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "abc", "-1", "2.5", "²", ""])
+def test_next_refuses_a_bad_limit(dialer, campaign, limit):
+    contact_in(campaign)
+    response = dialer.get(reverse("dialer_next", args=[campaign.pk]), {"limit": limit})
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "limit"
+    assert not CampaignContact.objects.filter(state=Contact.RUNNING).exists()
+
+
+def test_next_accepts_the_largest_limit(dialer, campaign):
+    contact_in(campaign)
+    assert len(next_ids(dialer, campaign, "?limit=500")) == 1
+
+
+def test_next_skips_contacts_not_due_yet(dialer, campaign):
+    due = contact_in(campaign, next_try_at=NOW)
+    contact_in(campaign, next_try_at=NOW + timedelta(minutes=1))
+    assert next_ids(dialer, campaign) == [due.pk]
+
+
+@pytest.mark.parametrize("state", [s for s in Contact.values if s != Contact.WAITING])
+def test_next_gives_only_waiting_contacts(dialer, campaign, state):
+    contact_in(campaign, state=state)
+    assert next_ids(dialer, campaign) == []
+
+
+def test_next_gives_no_contact_from_list_management(dialer, campaign):
+    contact_in(campaign, in_processing=False)
+    assert next_ids(dialer, campaign) == []
+
+
+@pytest.mark.parametrize("states", [[Address.BLOCKED], [Address.FAILED, Address.WAITING], []])
+def test_next_skips_contacts_without_an_address_to_dial(dialer, campaign, states):
+    contact = CampaignContactFactory(contact_list=ContactListFactory(campaign=campaign))
+    for position, state in enumerate(states):
+        ContactAddressFactory(contact=contact, position=position, state=state)
+    assert next_ids(dialer, campaign) == []
+
+
+def test_a_rescheduled_address_is_dialled_before_the_scheduled_one(dialer, campaign):
+    contact_in(campaign, Address.SCHEDULED, Address.RESCHEDULED)
+    response = dialer.get(reverse("dialer_next", args=[campaign.pk]))
+    assert response.json()["contacts"][0]["address"]["position"] == 1
+
+
+@pytest.mark.parametrize("state", [Campaign.State.PAUSED, Campaign.State.STOPPED])
+def test_a_campaign_that_is_not_running_gives_none(dialer, campaign, state):
+    contact = contact_in(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(state=state)
+    assert next_ids(dialer, campaign) == []
+    contact.refresh_from_db()
+    assert contact.state == Contact.WAITING
+
+
+@pytest.mark.parametrize("state", [ContactList.State.STOPPED, ContactList.State.SUSPENDED])
+def test_a_list_that_is_not_active_gives_none(dialer, campaign, state):
+    stopped = ContactListFactory(campaign=campaign, state=state)
+    contact_in(campaign, contact_list=stopped)
+    active = contact_in(campaign)
+    assert next_ids(dialer, campaign) == [active.pk]
+
+
+def test_another_campaigns_contacts_are_not_given(dialer, campaign, tenant_a):
+    contact_in(CampaignFactory(tenant=tenant_a))
+    assert next_ids(dialer, campaign) == []
+
+
+# --- calling windows in the contact's own time zone ----------------------------------------------
+
+
+@pytest.fixture
+def french_campaign(campaign, tenant_a) -> Campaign:
+    campaign.calling_rules = french_rules(tenant_a)
+    campaign.save()
+    return campaign
+
+
+def test_only_contacts_whose_window_is_open_are_given(dialer, french_campaign, english):
+    paris = contact_in(french_campaign)
+    martinique = contact_in(french_campaign, top_priority=True, time_zone="America/Martinique")
+    assert next_ids(dialer, french_campaign) == [paris.pk]
+    martinique.refresh_from_db()
+    # 05:00 in Martinique: moved to 10:00 there, and the table says why.
+    assert martinique.state == Contact.WAITING
+    assert martinique.next_try_at == datetime(2025, 6, 10, 14, 0, tzinfo=UTC)
+    assert martinique.schedule_note.startswith("moved to the next calling window")
+
+
+def test_closed_contacts_do_not_use_up_the_limit(dialer, french_campaign):
+    for _ in range(3):
+        contact_in(french_campaign, top_priority=True, time_zone="Pacific/Noumea")
+    open_ones = [contact_in(french_campaign) for _ in range(2)]
+    assert next_ids(dialer, french_campaign, "?limit=2") == [c.pk for c in open_ones]
+
+
+def test_the_search_goes_past_a_chunk_of_closed_contacts(dialer, french_campaign, monkeypatch):
+    monkeypatch.setattr(api, "MIN_CHUNK", 2)
+    for _ in range(5):
+        contact_in(french_campaign, top_priority=True, time_zone="Pacific/Noumea")
+    wanted = contact_in(french_campaign)
+    assert next_ids(dialer, french_campaign, "?limit=1") == [wanted.pk]
+    assert CampaignContact.objects.filter(next_try_at__gt=NOW).count() == 5
+
+
+def test_a_contact_at_the_attempt_cap_is_held_back(dialer, french_campaign, tenant_a, english):
+    capped = contact_in(french_campaign)
+    for days in (1, 2, 3, 4):
+        CallAttempt.objects.create(
+            tenant=tenant_a, contact=capped, attempted_at=NOW - timedelta(days=days)
+        )
+    assert next_ids(dialer, french_campaign) == []
+    capped.refresh_from_db()
+    assert capped.schedule_note.startswith("attempt cap reached: 4 in 30 days")
+
+
+def test_nobody_is_called_on_a_public_holiday(dialer, french_campaign, monkeypatch):
+    whit_monday = datetime(2025, 6, 9, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    monkeypatch.setattr(timezone, "now", lambda: whit_monday.astimezone(UTC))
+    contact_in(french_campaign)
+    assert next_ids(dialer, french_campaign) == []
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises transactions; no row locks"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_dialers_at_once_never_get_the_same_contact(tenant_a, monkeypatch):
+    campaign = CampaignFactory(tenant=tenant_a)
+    contacts = {contact_in(campaign).pk for _ in range(4)}
+    holding, released = threading.Event(), threading.Event()
+    original = api._sort_by_window
+
+    def first_dialer_waits(*args):
+        if not holding.is_set():
+            holding.set()
+            released.wait(10)
+        return original(*args)
+
+    monkeypatch.setattr(api, "_sort_by_window", first_dialer_waits)
+    results = {}
+
+    def claim(name):
+        found = api.contacts_claim(campaign=campaign, limit=2, now=NOW)
+        results[name] = {contact.pk for contact, _address in found}
+
+    def in_a_thread():
+        claim("first")
+        connection.close()
+
+    first = threading.Thread(target=in_a_thread)
+    first.start()
+    holding.wait(10)
+    claim("second")
+    released.set()
+    first.join(10)
+    assert results["first"] | results["second"] == contacts
+    assert not results["first"] & results["second"]
+
+
+# --- attempts ------------------------------------------------------------------------------------
+
+
+def test_a_final_qualification_ends_the_contact(dialer, campaign):
+    contact = running(campaign)
+    sale = QualificationCodeFactory(campaign=campaign, code="SALE", is_final=True)
+    response = report(dialer, contact=contact.pk, address=0, qualification="SALE")
+    assert response.status_code == 201 and response.json()["contact"]["state"] == "done"
+    contact.refresh_from_db()
+    assert (contact.state, contact.qualification, contact.next_try_at) == (Contact.DONE, sale, None)
+    attempt = CallAttempt.objects.get()
+    assert (attempt.contact, attempt.qualification, attempt.attempted_at) == (contact, sale, NOW)
+
+
+def test_a_non_final_attempt_puts_the_contact_back_to_waiting(dialer, campaign):
+    contact = running(campaign)
+    no_answer = QualificationCodeFactory(campaign=campaign, code="NOANSWER")
+    assert (
+        report(dialer, contact=contact.pk, address=0, qualification="NOANSWER").status_code == 201
+    )
+    contact.refresh_from_db()
+    address = contact.addresses.get()
+    assert (contact.state, contact.next_try_at, contact.qualification) == (
+        Contact.WAITING, NOW, no_answer,
+    )  # fmt: skip
+    assert (address.state, address.attempts) == (Address.SCHEDULED, 1)
+
+
+def test_the_address_can_be_named_by_its_value(dialer, campaign):
+    contact = running(campaign, Address.SCHEDULED, Address.SCHEDULED)
+    second = contact.addresses.get(position=1)
+    assert report(dialer, contact=contact.pk, address=second.value).status_code == 201
+    assert CallAttempt.objects.get().address == second
+    second.refresh_from_db()
+    assert second.attempts == 1
+
+
+def test_spending_an_addresss_attempts_fails_it_and_schedules_the_next(dialer, campaign):
+    contact = running(campaign, Address.SCHEDULED, Address.WAITING)
+    contact.addresses.filter(position=0).update(attempts=2)
+    body = report(dialer, contact=contact.pk, address=0).json()
+    assert body["address"] == {"position": 0, "state": "failed", "attempts": 3}
+    contact.refresh_from_db()
+    assert contact.state == Contact.WAITING
+    assert contact.addresses.get(position=1).state == Address.SCHEDULED
+
+
+def test_the_contact_fails_when_no_address_is_left(dialer, campaign):
+    contact = running(campaign, Address.SCHEDULED, Address.BLOCKED, Address.FAILED)
+    contact.addresses.filter(position=0).update(attempts=2)
+    assert report(dialer, contact=contact.pk, address=0).json()["contact"]["state"] == "failed"
+    contact.refresh_from_db()
+    assert (contact.state, contact.next_try_at) == (Contact.FAILED, None)
+    assert contact.addresses.get(position=0).state == Address.FAILED
+
+
+def test_a_final_qualification_wins_over_the_last_attempt(dialer, campaign):
+    contact = running(campaign)
+    contact.addresses.update(attempts=2)
+    QualificationCodeFactory(campaign=campaign, code="SALE", is_final=True)
+    report(dialer, contact=contact.pk, address=0, qualification="SALE")
+    contact.refresh_from_db()
+    assert contact.state == Contact.DONE
+
+
+def test_a_reschedule_sets_the_next_try_and_counts(dialer, campaign):
+    contact = running(campaign)
+    callback = NOW + timedelta(days=1)
+    report(dialer, contact=contact.pk, address=0, reschedule_at=callback.isoformat())
+    contact.refresh_from_db()
+    assert (contact.state, contact.next_try_at, contact.manual_reschedules) == (
+        Contact.WAITING, callback, 1,
+    )  # fmt: skip
+    assert contact.addresses.get().state == Address.RESCHEDULED
+
+
+def test_a_reschedule_outside_the_window_is_moved_into_it(dialer, french_campaign, english):
+    contact = running(french_campaign)
+    evening = datetime(2025, 6, 10, 21, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    report(dialer, contact=contact.pk, address=0, reschedule_at=evening.isoformat())
+    contact.refresh_from_db()
+    assert contact.next_try_at == datetime(2025, 6, 11, 8, 0, tzinfo=UTC)  # 10:00 in Paris
+    assert contact.schedule_note.startswith("moved to the next calling window")
+
+
+def test_a_reschedule_in_the_past_means_now(dialer, campaign):
+    contact = running(campaign)
+    report(dialer, contact=contact.pk, address=0, reschedule_at="2020-01-01T10:00:00Z")
+    contact.refresh_from_db()
+    assert contact.next_try_at == NOW
+
+
+def test_the_fourth_attempt_in_thirty_days_holds_the_contact(dialer, french_campaign, tenant_a):
+    contact = running(french_campaign)
+    for days in (1, 2, 3):
+        CallAttempt.objects.create(
+            tenant=tenant_a, contact=contact, attempted_at=NOW - timedelta(days=days)
+        )
+    report(dialer, contact=contact.pk, address=0)
+    contact.refresh_from_db()
+    # The oldest of the four, on 7 June at 11:00, leaves the period on 7 July at 11:00.
+    assert contact.next_try_at == datetime(2025, 7, 7, 9, 0, tzinfo=UTC)
+
+
+# --- attempts: validation ------------------------------------------------------------------------
+
+
+def errors_of(response) -> dict[str, str]:
+    return {error["field"]: error["reason"] for error in response.json()["errors"]}
+
+
+@pytest.mark.parametrize("body", ["", "not json", "[1, 2]", '"text"', "\xff"])
+def test_a_body_that_is_not_a_json_object_is_400(dialer, body):
+    response = dialer.post(reverse("dialer_attempts"), body, content_type="application/json")
+    assert response.status_code == 400 and set(errors_of(response)) == {"body"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "wrong"),
+    [
+        ({"address": 0}, {"contact"}),
+        ({"contact": "12", "address": 0}, {"contact"}),
+        ({"contact": True, "address": 0}, {"contact"}),
+        ({"contact": 1}, {"address"}),
+        ({"contact": 1, "address": ""}, {"address"}),
+        ({"contact": 1, "address": 0, "qualification": 3}, {"qualification"}),
+        ({"contact": 1, "address": 0, "reschedule_at": "tomorrow"}, {"reschedule_at"}),
+        ({"contact": 1, "address": 0, "reschedule_at": "2025-06-11T10:00:00"}, {"reschedule_at"}),
+        ({"address": [0], "reschedule_at": 5}, {"contact", "address", "reschedule_at"}),
+    ],
+)
+def test_each_wrong_field_is_named(dialer, fields, wrong):
+    response = report(dialer, **fields)
+    assert response.status_code == 400 and set(errors_of(response)) == wrong
+    assert not CallAttempt.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("address", "qualification", "wrong"),
+    [
+        (5, None, {"address"}),
+        ("+33999999999", None, {"address"}),
+        (1, None, {"address"}),  # blocked
+        (0, "NOPE", {"qualification"}),
+        (0, "OTHER", {"qualification"}),  # another campaign's code
+    ],
+)
+def test_the_address_and_qualification_must_be_the_contacts(
+    dialer, campaign, tenant_a, address, qualification, wrong
+):
+    contact = running(campaign, Address.SCHEDULED, Address.BLOCKED)
+    QualificationCodeFactory(campaign=CampaignFactory(tenant=tenant_a), code="OTHER")
+    response = report(dialer, contact=contact.pk, address=address, qualification=qualification)
+    assert response.status_code == 400 and set(errors_of(response)) == wrong
+    assert not CallAttempt.objects.exists()
+
+
+def test_an_attempt_on_a_contact_not_being_dialled_is_409(dialer, campaign, english):
+    contact = contact_in(campaign, state=Contact.PAUSED)
+    response = report(dialer, contact=contact.pk, address=0)
+    assert response.status_code == 409
+    assert errors_of(response)["contact"] == "The contact is not being dialled (state: Paused)."
+    contact.refresh_from_db()
+    assert contact.state == Contact.PAUSED and not CallAttempt.objects.exists()
+
+
+def test_next_then_attempt_round_trip(dialer, campaign):
+    contact = contact_in(campaign)
+    [given] = dialer.get(reverse("dialer_next", args=[campaign.pk])).json()["contacts"]
+    response = report(dialer, contact=given["id"], address=given["address"]["position"])
+    assert response.status_code == 201
+    assert next_ids(dialer, campaign) == [contact.pk]
+
+
+def test_the_issue_dialer_token_command_prints_a_working_token(campaign, tenant_a):
+    out = io.StringIO()
+    call_command("issue_dialer_token", "tenant-a", "Dialer 1", stdout=out)
+    client = Client(headers={"Authorization": f"Bearer {out.getvalue().strip()}"})
+    assert client.get(reverse("dialer_next", args=[campaign.pk])).status_code == 200
+    assert DialerToken.objects.get(tenant=tenant_a).name == "Dialer 1"
+
+
+def test_the_issue_dialer_token_command_refuses_an_unknown_tenant(db):
+    with pytest.raises(CommandError):
+        call_command("issue_dialer_token", "nobody", "Dialer")
+    assert not DialerToken.objects.exists()
