@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -48,7 +49,10 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
 
     def get_table_kwargs(self):
         # Checkboxes only for those who have a bulk action to use them with.
-        return {} if _has_bulk_action(self.request.user) else {"exclude": ("selection",)}
+        kwargs = {"user": self.request.user, "csrf_token": get_token(self.request)}
+        return (
+            kwargs if _has_bulk_action(self.request.user) else {**kwargs, "exclude": ("selection",)}
+        )
 
     def get_table_data(self):
         # One page by keyset; the table re-sorts only these rows, in the database's collation.
