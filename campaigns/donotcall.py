@@ -30,8 +30,8 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, Lookup, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -107,7 +107,7 @@ def blocked_values(*, tenant: Tenant, campaign: Campaign, values: Iterable[str])
     """
     attached = Campaign.do_not_call_lists.through.objects.filter(campaign_id=campaign.pk)
     entries = DoNotCallEntry.objects.for_tenant(tenant).filter(
-        _unexpired(), dnc_list_id__in=attached.values("donotcalllist_id"), value__in=list(values)
+        _unexpired(), _among(list(values)), dnc_list_id__in=attached.values("donotcalllist_id")
     )
     return set(entries.values_list("value", flat=True))
 
@@ -207,7 +207,7 @@ def _addresses(tenant, scope: _Scope, values: list[str] | None) -> QuerySet:
         # contact_id IN (SELECT …), not a join: the UPDATE stays a plain UPDATE … WHERE.
         addresses = addresses.filter(contact_id__in=contacts.values("pk"))
     if values is not None:
-        addresses = addresses.filter(value__in=values)
+        addresses = addresses.filter(_among(values))
     return addresses
 
 
@@ -253,6 +253,25 @@ def _matched(tenant, campaign_id) -> Exists:
             value=OuterRef("value"),
         )
     )
+
+
+class _AnyOf(Lookup):
+    """`column = ANY(%s)`: one array parameter where `IN (…)` takes one per value (a batch's
+    ten thousand numbers cost psycopg a tenth of a second to bind)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*params, self.rhs]
+
+
+def _among(values: list[str]) -> Q | Lookup:
+    """value IN values; on PostgreSQL as one array."""
+    if connection.vendor == "postgresql":
+        return _AnyOf(F("value"), values)
+    return Q(value__in=values)
 
 
 def _unexpired() -> Q:

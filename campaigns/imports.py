@@ -289,19 +289,19 @@ class CampaignContactImporter(Importer):
             raise Bad(str(exc)) from None
 
     def _kind(self, raw: str, is_email: bool) -> str:
-        if not raw:
-            return ContactAddress.Kind.EMAIL if is_email else ContactAddress.Kind.DEFAULT
-        kind = self.kinds.get(raw.casefold())
+        """An email is of the type email (blank or "default" say so too), a number of any other."""
+        Kind = ContactAddress.Kind
+        kind = self.kinds.get(raw.casefold()) if raw else Kind.DEFAULT
         if kind is None:
             raise Bad(
                 _("“%(value)s” is not an address type (%(types)s)")
-                % {"value": raw, "types": ", ".join(ContactAddress.Kind.values)}
+                % {"value": raw, "types": ", ".join(Kind.values)}
             )
-        if kind == ContactAddress.Kind.EMAIL and not is_email:
+        if kind == Kind.EMAIL and not is_email:
             raise Bad(_("the type “email” is for email addresses"))
-        if is_email and kind not in (ContactAddress.Kind.EMAIL, ContactAddress.Kind.DEFAULT):
+        if is_email and kind not in (Kind.EMAIL, Kind.DEFAULT):
             raise Bad(_("the type “%(value)s” is for phone numbers") % {"value": raw})
-        return kind
+        return Kind.EMAIL if is_email else kind
 
     # --- writing ---
 
@@ -335,11 +335,17 @@ class CampaignContactImporter(Importer):
         """A refused id was taken by this very import (earlier in the file) or existed before."""
         if not refused:
             return []
-        mine = set(
-            self._created()
-            .filter(external_id__in=[external_id for _line, external_id in refused])
-            .values_list("external_id", flat=True)
+        # Looked up through the unique index, then sorted here by job: a filter on the job
+        # would let the planner walk every row this job has written so far.
+        holders = (
+            CampaignContact.objects.for_tenant(self.tenant)
+            .filter(
+                campaign_id=self.contact_list.campaign_id,
+                external_id__in=[external_id for _line, external_id in refused],
+            )
+            .values_list("external_id", "import_job_id")
         )
+        mine = {external_id for external_id, job_id in holders if job_id == self.job.pk}
         exists = _("Contact ID: “%(id)s” already exists in this campaign")
         return [
             (line, self._earlier_in_file(eid) if eid in mine else exists % {"id": eid})
@@ -573,11 +579,13 @@ class DoNotCallEntryImporter(Importer):
         if not refused:
             return set()
         entries = DoNotCallEntry.objects.for_tenant(self.tenant).filter(dnc_list=self.dnc_list)
-        mine = set(
-            self._created()
-            .filter(value__in=[value for _line, value, _e in refused])
-            .values_list("value", flat=True)
-        )
+        # Through the unique index, not a filter on the job (see _explain_conflicts above).
+        holders = entries.filter(value__in=[value for _line, value, _e in refused])
+        mine = {
+            value
+            for value, job_id in holders.values_list("value", "import_job_id")
+            if job_id == self.job.pk
+        }
         by_expiry: dict[datetime.date | None, list[str]] = defaultdict(list)
         for line, value, expires_on in refused:
             if value in mine:

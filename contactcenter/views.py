@@ -185,7 +185,7 @@ def import_start(request: HttpRequest, target: str) -> HttpResponse:
 
 
 def _options_form(request: HttpRequest, importer):
-    """The importer's own choices (Importer.options_form); a link may preset them (?list=3)."""
+    """The importer's own choices (Importer.options_form); a link may preset them (?dnc_list=3)."""
     if importer.options_form is None:
         return None
     data = request.POST if request.method == "POST" else None

@@ -90,7 +90,7 @@ def test_agent_may_not_import_contacts(client_for, agent, contact_list):
 def test_contact_with_several_addresses_goes_to_list_management(imported, contact_list, supervisor):
     job = imported(
         HEADER + "C1;200;oui;America/New_York;sam-supervisor;15/03/2026 09:30;"
-        "06 12 34 56 78;mobile;+33 1 23 45 67 89;Home phone;Ada@Example.com;\r\n"
+        "06 12 34 56 78;mobile;+33 1 23 45 67 89;Home phone;Ada@Example.com;Default\r\n"
     )
     assert (job.status, job.created) == (Job.Status.SUCCEEDED, 1)
     contact = CampaignContact.objects.get()
