@@ -3,11 +3,10 @@ from __future__ import annotations
 import heapq
 from itertools import islice
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,11 +23,10 @@ from addressbook.imports import ExternalContactExporter
 from addressbook.models import AddressBook, ExternalContact
 from addressbook.tables import AddressBookTable, ExternalContactTable
 from contactcenter import registry
-from contactcenter import services as platform
 from contactcenter.access import get_for_tenant, tenant_of
 from contactcenter.forms import ExportForm
-from contactcenter.jobs.exporting import stream_csv, xlsx_bytes
 from contactcenter.paging import keyset_page
+from contactcenter.views import export_selection
 
 SORTABLE = {"name", "phone", "mobile", "address", "email", "other"}
 PER_PAGE = 25
@@ -165,33 +163,10 @@ def _bulk_delete(request: HttpRequest) -> HttpResponse:
 @permission_required("addressbook.export_externalcontact", raise_exception=True)
 def _bulk_export(request: HttpRequest) -> HttpResponse:
     contacts = services.contacts_selected(tenant=tenant_of(request), data=request.POST)
-    form = ExportForm(request.POST)
-    fmt, delimiter = (
-        (form.cleaned_data["format"], form.cleaned_data["delimiter"] or ",")
-        if form.is_valid()
-        else ("csv", ",")
+    selection = services.selection_options(request.POST)
+    return export_selection(
+        request, exporter=ExternalContactExporter, selection=selection, count=contacts.count()
     )
-    options = {**services.selection_options(request.POST), "format": fmt, "delimiter": delimiter}
-    if contacts.count() > settings.JOBS_EXPORT_INLINE_MAX_ROWS:
-        job = platform.job_start_export(
-            user=request.user, target=ExternalContactExporter.target, options=options
-        )
-        messages.success(
-            request, _("The export has started; you will be notified when the file is ready.")
-        )
-        return redirect(job)
-    exporter = ExternalContactExporter(request.user.tenant, options)
-    if fmt == "xlsx":
-        response = HttpResponse(
-            xlsx_bytes(exporter),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(
-            stream_csv(exporter, delimiter), content_type="text/csv; charset=utf-8"
-        )
-    response["Content-Disposition"] = f'attachment; filename="{exporter.filename}.{fmt}"'
-    return response
 
 
 # --- address books -----------------------------------------------------------------------------

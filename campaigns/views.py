@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
 from django.template.loader import render_to_string
@@ -43,11 +42,10 @@ from campaigns.tables import (
     keyset_ordered,
     zone_info,
 )
-from contactcenter import services as platform
 from contactcenter.access import get_for_tenant, require_perm, tenant_of
 from contactcenter.forms import ExportForm
-from contactcenter.jobs.exporting import stream_csv, xlsx_bytes
 from contactcenter.paging import keyset_page
+from contactcenter.views import export_selection
 
 PER_PAGE = 25
 # Bulk action → the permission it needs.
@@ -470,34 +468,7 @@ def _back_to_contacts(request: HttpRequest, campaign: Campaign) -> HttpResponse:
 
 
 def _bulk_export(request: HttpRequest, campaign: Campaign, contacts: QuerySet) -> HttpResponse:
-    form = ExportForm(request.POST)
-    fmt, delimiter = (
-        (form.cleaned_data["format"], form.cleaned_data["delimiter"] or ",")
-        if form.is_valid()
-        else ("csv", ",")
+    selection = services.selection_options(campaign, request.POST)
+    return export_selection(
+        request, exporter=CampaignContactExporter, selection=selection, count=contacts.count()
     )
-    options = {
-        **services.selection_options(campaign, request.POST),
-        "format": fmt,
-        "delimiter": delimiter,
-    }
-    if contacts.count() > settings.JOBS_EXPORT_INLINE_MAX_ROWS:
-        job = platform.job_start_export(
-            user=request.user, target=CampaignContactExporter.target, options=options
-        )
-        messages.success(
-            request, _("The export has started; you will be notified when the file is ready.")
-        )
-        return redirect(job)
-    exporter = CampaignContactExporter(campaign.tenant, options)
-    if fmt == "xlsx":
-        response = HttpResponse(
-            xlsx_bytes(exporter),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
-        response = StreamingHttpResponse(
-            stream_csv(exporter, delimiter), content_type="text/csv; charset=utf-8"
-        )
-    response["Content-Disposition"] = f'attachment; filename="{exporter.filename}.{fmt}"'
-    return response

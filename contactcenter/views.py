@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,11 +18,13 @@ from contactcenter import registry, services
 from contactcenter.access import get_job, get_notification, require_perm, tenant_of
 from contactcenter.filters import JobFilter
 from contactcenter.forms import ExportForm, ImportForm
-from contactcenter.jobs.exporting import _Echo
+from contactcenter.jobs.exporting import Exporter, _Echo, stream_csv, xlsx_bytes
 from contactcenter.jobs.files import FileRejected
 from contactcenter.jobs.importing import error_report_rows
 from contactcenter.models import Job, Notification
 from contactcenter.tables import JobTable
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 AREAS = {
     "pointsofcontact": gettext_lazy("Points of contact"),
@@ -198,6 +201,36 @@ def import_template(request: HttpRequest, target: str) -> HttpResponse:
         "\ufeff" + importer.template_csv(), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{target.split(".")[-1]}-template.csv"'
+    return response
+
+
+def export_selection(
+    request: HttpRequest, *, exporter: type[Exporter], selection: dict, count: int
+) -> HttpResponse:
+    """A list page's export of what the user selected: at once when small, else an export job.
+
+    `selection` is the exporter's options that replay the selection (ids or a filter); the
+    format and separator come from the page's ExportForm.
+    """
+    form = ExportForm(request.POST)
+    valid = form.is_valid()
+    fmt = form.cleaned_data["format"] if valid else "csv"
+    delimiter = (form.cleaned_data["delimiter"] if valid else "") or ","
+    options = {**selection, "format": fmt, "delimiter": delimiter}
+    if count > settings.JOBS_EXPORT_INLINE_MAX_ROWS:
+        job = services.job_start_export(user=request.user, target=exporter.target, options=options)
+        messages.success(
+            request, _("The export has started; you will be notified when the file is ready.")
+        )
+        return redirect(job)
+    rows = exporter(request.user.tenant, options)
+    if fmt == "xlsx":
+        response = HttpResponse(xlsx_bytes(rows), content_type=XLSX_CONTENT_TYPE)
+    else:
+        response = StreamingHttpResponse(
+            stream_csv(rows, delimiter), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="{rows.filename}.{fmt}"'
     return response
 
 
