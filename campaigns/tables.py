@@ -221,9 +221,12 @@ class CampaignContactTable(tables.Table):
         # A link to the edit form only for those who may edit: others would land on a 403.
         if not self.menu.can_edit:
             return value
-        return format_html(
-            '<a href="{}">{}</a>', reverse("campaigns:contact_edit", args=[record.pk]), value
-        )
+        return format_html('<a href="{}">{}</a>', self._url("contact_edit", record), value)
+
+    def _url(self, name: str, record: CampaignContact) -> str:
+        """A page of this contact that goes back to this page's view and filters once done."""
+        url = reverse(f"campaigns:{name}", args=[record.pk])
+        return f"{url}?{self.menu.query}" if self.menu.query else url
 
     def render_state(self, record: CampaignContact) -> str:
         return _badge(record.get_state_display(), STATE_BADGES.get(record.state, "text-bg-warning"))
@@ -276,7 +279,7 @@ class CampaignContactTable(tables.Table):
         """The row's menu: edit, the bulk actions on this row alone, delete (with confirmation)."""
         menu, items = self.menu, []
         if menu.can_edit:
-            url = reverse("campaigns:contact_edit", args=[record.pk])
+            url = self._url("contact_edit", record)
             items.append(format_html('<a class="dropdown-item" href="{}">{}</a>', url, _("Edit")))
         for action, label in menu.actions:
             if action != "load" or record.in_processing:
@@ -295,7 +298,7 @@ class CampaignContactTable(tables.Table):
                     )
                 )
         if menu.can_delete:
-            url = reverse("campaigns:contact_delete", args=[record.pk])
+            url = self._url("contact_delete", record)
             items.append(
                 format_html(
                     '<a class="dropdown-item text-danger" href="{}">{}</a>', url, _("Delete")

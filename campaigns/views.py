@@ -350,11 +350,13 @@ def columns_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _contact_form(request: HttpRequest, campaign: Campaign, contact: CampaignContact | None):
     form = CampaignContactForm(request.POST or None, instance=contact, campaign=campaign)
+    back = _contacts_page(campaign, request.GET.urlencode())
     if request.method == "POST" and form.is_valid() and (saved := services.contact_save(form=form)):
         messages.success(request, _("Contact “%(id)s” saved.") % {"id": saved.external_id})
         _tell_schedule(request, saved, form.next_try_at)
-        return redirect(saved.campaign)
-    context = {"form": form, "campaign": campaign, "contact": contact, "tab": "contacts"}
+        return redirect(back)
+    context = {"form": form, "campaign": campaign, "contact": contact, "back": back}
+    context["tab"] = "contacts"
     return render(
         request, "campaigns/contact_form.html", context, status=400 if form.errors else 200
     )
@@ -393,14 +395,15 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_for_tenant(CampaignContact, request, pk, "campaigns.delete_campaigncontact")
+    back = _contacts_page(contact.campaign, request.GET.urlencode())
     if request.method == "POST":
         services.contacts_delete(contacts=CampaignContact.objects.filter(pk=contact.pk))
         messages.success(request, _("Contact “%(id)s” deleted.") % {"id": contact.external_id})
-        return redirect(contact.campaign)
+        return redirect(back)
     return render(
         request,
         "campaigns/contact_confirm_delete.html",
-        {"contact": contact, "campaign": contact.campaign},
+        {"contact": contact, "campaign": contact.campaign, "back": back},
     )
 
 
@@ -465,6 +468,12 @@ def _back_to_contacts(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     return redirect(
         reverse("campaigns:contacts", args=[campaign.pk]) + "?" + request.POST.get("filter", "")
     )
+
+
+def _contacts_page(campaign: Campaign, query: str) -> str:
+    """The contacts page with the parameters (view, filters, sort) an action came from."""
+    url = reverse("campaigns:contacts", args=[campaign.pk])
+    return f"{url}?{query}" if query else url
 
 
 def _bulk_export(request: HttpRequest, campaign: Campaign, contacts: QuerySet) -> HttpResponse:

@@ -540,6 +540,20 @@ def test_delete_one_contact_asks_first(client_for, supervisor, ada):
     assert not CampaignContact.objects.exists() and not ContactAddress.objects.exists()
 
 
+def test_edit_and_delete_go_back_to_the_view_and_filters_they_came_from(
+    client_for, supervisor, contact_list, ada
+):
+    client, page = client_for(supervisor), "mode=contact&expr=priority+%3E%3D+5"
+    contacts = f"{ada.campaign.get_absolute_url()}?{page}"
+    data = contact_data(contact_list, external_id="ADA", address_1="+33123456789")
+    edit_url = reverse("campaigns:contact_edit", args=[ada.pk])
+    assert client.post(f"{edit_url}?{page}", data).url == contacts
+    delete_url = reverse("campaigns:contact_delete", args=[ada.pk])
+    assert f'href="{contacts.replace("&", "&amp;")}"' in client.get(f"{delete_url}?{page}").text
+    assert client.post(f"{delete_url}?{page}").url == contacts
+    assert not CampaignContact.objects.exists()
+
+
 def test_agent_and_outsider_may_not_delete_a_contact(client_for, agent, outsider, ada):
     url = reverse("campaigns:contact_delete", args=[ada.pk])
     assert client_for(agent).post(url).status_code == 403
