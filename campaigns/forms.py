@@ -6,11 +6,11 @@ from functools import cache
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import scheduling
+from campaigns.donotcall import InvalidAddress, normalise
 from campaigns.models import (
     CallingRules,
     Campaign,
@@ -21,7 +21,7 @@ from campaigns.models import (
     QualificationCode,
 )
 from campaigns.tables import CHOOSABLE_COLUMNS, CampaignContactTable, zone_info
-from contactcenter.phones import InvalidPhone, to_e164
+from contactcenter.phones import PhoneReader
 
 # The calling-rules choice: none, the French preset (made for the tenant when first chosen),
 # or one of the tenant's own rule sets by id.
@@ -307,23 +307,20 @@ class CampaignContactForm(forms.ModelForm):
         return timezone.make_aware(datetime.combine(day, time), zone)
 
     def _address(self, value: str, kind: str) -> tuple[str, str]:
-        """(value, kind): a phone number in E.164, or an email of the type Email."""
-        if "@" in value:
-            try:
-                validate_email(value)
-            except ValidationError:
-                raise ValidationError(
-                    _("“%(value)s” is not a valid email address."), params={"value": value}
-                ) from None
-            if kind not in (ContactAddress.Kind.DEFAULT, ContactAddress.Kind.EMAIL):
-                raise ValidationError(_("An email address takes the type Email."))
-            return value, ContactAddress.Kind.EMAIL
-        if kind == ContactAddress.Kind.EMAIL:
+        """(value, kind): as the import and the do-not-call lists write it (donotcall.normalise:
+        a number in E.164, an email lower-cased), an email being of the type Email."""
+        is_email = "@" in value
+        if is_email and kind not in (ContactAddress.Kind.DEFAULT, ContactAddress.Kind.EMAIL):
+            raise ValidationError(_("An email address takes the type Email."))
+        if not is_email and kind == ContactAddress.Kind.EMAIL:
             raise ValidationError(_("The type Email takes an email address."))
         try:
-            return to_e164(value, self.region), kind
-        except InvalidPhone:
-            raise ValidationError(
-                _("“%(value)s” is neither a valid phone number nor an email address."),
-                params={"value": value},
-            ) from None
+            value = normalise(value, PhoneReader(self.region))
+        except InvalidAddress:
+            reason = (
+                _("“%(value)s” is not a valid email address.")
+                if is_email
+                else _("“%(value)s” is neither a valid phone number nor an email address.")
+            )
+            raise ValidationError(reason, params={"value": value}) from None
+        return value, ContactAddress.Kind.EMAIL if is_email else kind

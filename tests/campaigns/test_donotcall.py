@@ -17,6 +17,7 @@ from tests.campaigns.factories import (
     CampaignContactFactory,
     CampaignFactory,
     ContactAddressFactory,
+    ContactListFactory,
     DoNotCallEntryFactory,
     DoNotCallListFactory,
 )
@@ -77,6 +78,70 @@ def test_values_are_normalised_like_addresses(raw, expected):
 def test_invalid_values_are_refused(raw):
     with pytest.raises(InvalidAddress):
         normalise(raw, PhoneReader("FR"))
+
+
+# An email as a person types it, and as every path stores it.
+TYPED, EMAIL = "Jean.Dupont@Example.COM ", "jean.dupont@example.com"
+
+
+@pytest.fixture
+def listed_email(campaign, dnc):
+    """The campaign's list holds EMAIL; the campaign has a list of contacts."""
+    campaign.do_not_call_lists.add(dnc)
+    DoNotCallEntryFactory(dnc_list=dnc, value=EMAIL)
+    return ContactListFactory(campaign=campaign)
+
+
+def contact_form(contact_list, address: str) -> dict:
+    return {
+        "contact_list": contact_list.pk,
+        "state": "waiting",
+        "priority": "100",
+        "time_zone": "Europe/Paris",
+        "address_1": address,
+        "type_1": "email",
+    }
+
+
+def only_address(campaign) -> tuple[str, str]:
+    return ContactAddress.objects.filter(contact__campaign=campaign).values_list("value", "state")[
+        0
+    ]
+
+
+def test_a_created_contacts_email_is_written_as_the_list_writes_it(
+    client_for, supervisor, campaign, listed_email
+):
+    url = reverse("campaigns:contact_create", args=[campaign.pk])
+    assert client_for(supervisor).post(url, contact_form(listed_email, TYPED)).status_code == 302
+    assert only_address(campaign) == (EMAIL, State.BLOCKED)
+
+
+def test_an_edited_contacts_email_is_written_as_the_list_writes_it(
+    client_for, supervisor, campaign, listed_email
+):
+    person = contact(campaign, "ada@example.com")
+    url = reverse("campaigns:contact_edit", args=[person.pk])
+    data = {**contact_form(listed_email, TYPED), "external_id": person.external_id}
+    assert client_for(supervisor).post(url, data).status_code == 302
+    assert only_address(campaign) == (EMAIL, State.BLOCKED)
+
+
+def test_an_imported_contacts_email_is_written_as_the_list_writes_it(
+    client_for, supervisor, campaign, listed_email, django_capture_on_commit_callbacks
+):
+    data = f"Contact ID;Address 1\r\nJEAN;{TYPED}\r\n"
+    client, target = client_for(supervisor), "campaigns.campaigncontact"
+    _run(client, django_capture_on_commit_callbacks, target, data, contact_list=listed_email.pk)
+    assert only_address(campaign) == (EMAIL, State.BLOCKED)
+
+
+def test_a_listed_email_is_written_as_the_addresses_write_it(client_for, supervisor, campaign, dnc):
+    campaign.do_not_call_lists.add(dnc)
+    person = contact(campaign, EMAIL)
+    url = reverse("campaigns:dnc_entry_add", args=[dnc.pk])
+    assert client_for(supervisor).post(url, {"value": TYPED}).status_code == 302
+    assert (values(dnc), states(person)) == ({EMAIL: None}, [State.BLOCKED])
 
 
 # --- blocking -------------------------------------------------------------------------------------
