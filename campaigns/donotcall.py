@@ -13,8 +13,14 @@ Who calls what:
 
 A Blocked address that no longer matches (list detached, entry removed or expired) goes back to
 Waiting — or to Failed when it had already used the campaign's attempts — at the next
-refresh_blocks(). Expiry passes without any write: run refresh_blocks(tenant=…) daily to release
-addresses whose entries have expired (a Celery beat task for it is not wired yet).
+refresh_blocks().
+
+Expiry passes without any write, and there is no scheduler: an entry blocks up to and including
+its `expires_on` day (the project's time zone) and stops the day after. refresh_expired_if_due()
+lifts the blocks of entries expired since its last run, once a day per tenant; the dialer's
+"next contacts" call and the campaign's contacts page call it. `manage.py refresh_donotcall`
+(for cron, nightly) recomputes every block of every tenant, which also repairs entries edited
+in the admin.
 
 Blocking the Scheduled address of a contact would leave it with nothing to launch: after any
 change, a contact with no Scheduled or Rescheduled address has its first Waiting one Scheduled.
@@ -28,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -159,6 +166,48 @@ def refresh_blocks(
     return Refreshed(blocked=blocked, unblocked=unblocked)
 
 
+def refresh_expired(
+    *, tenant: Tenant, today: datetime.date, since: datetime.date | None = None
+) -> int:
+    """Release the addresses that entries expired before `today` (and, given `since`, not
+    before it) blocked and no live entry blocks any more; return how many.
+
+    Set-based, per campaign with lists: the released values are a subquery on the expired
+    entries of its lists, so the work follows the entries that expired, not the addresses.
+    """
+    released = 0
+    with transaction.atomic():
+        for scope in _scopes(tenant, None, None):
+            if scope.has_lists:
+                released += _release(tenant, scope, _expired_values(tenant, scope, today, since))
+    return released
+
+
+def refresh_expired_if_due(*, tenant: Tenant) -> int | None:
+    """refresh_expired() for the entries expired since the last run, unless it ran today
+    already (None). The last run's date is kept in the cache: without it (another process
+    with the default local-memory cache, a restart) every expired entry is looked at."""
+    key, today = f"campaigns:dnc-refreshed:{tenant.pk}", timezone.localdate()
+    last = cache.get(key)
+    if last == today:
+        return None
+    released = refresh_expired(tenant=tenant, today=today, since=last)
+    transaction.on_commit(lambda: cache.set(key, today, timeout=7 * 24 * 3600))
+    return released
+
+
+def _expired_values(tenant, scope: _Scope, today, since) -> QuerySet:
+    attached = Campaign.do_not_call_lists.through.objects.filter(campaign_id=scope.campaign_id)
+    expired = DoNotCallEntry.objects.for_tenant(tenant).filter(
+        expires_on__lt=today, dnc_list_id__in=attached.values("donotcalllist_id")
+    )
+    if since is not None:
+        # Entries expired before `since` were released by that run, or by the write that made
+        # them so.
+        expired = expired.filter(expires_on__gte=since)
+    return expired.values("value")
+
+
 def dnc_list_changed(*, dnc_list: DoNotCallList, values: Iterable[str] | None = None) -> Refreshed:
     """Refresh every campaign the list is attached to; `values`: only the entries that changed."""
     values = list(values) if values is not None else None
@@ -198,7 +247,7 @@ def _scopes(tenant, campaign, contact_ids) -> list[_Scope]:
     ]
 
 
-def _addresses(tenant, scope: _Scope, values: list[str] | None) -> QuerySet:
+def _addresses(tenant, scope: _Scope, values: list[str] | QuerySet | None) -> QuerySet:
     addresses = ContactAddress.objects.for_tenant(tenant)
     if scope.contact_ids is not None:
         addresses = addresses.filter(contact_id__in=scope.contact_ids)
@@ -225,7 +274,7 @@ def _block(tenant, scope: _Scope, values: list[str] | None) -> int:
     return blocked
 
 
-def _release(tenant, scope: _Scope, values: list[str] | None) -> int:
+def _release(tenant, scope: _Scope, values: list[str] | QuerySet | None) -> int:
     """Blocked addresses nothing matches any more: Waiting, or Failed if their attempts are used."""
     addresses = _addresses(tenant, scope, values)
     released = (
@@ -267,9 +316,9 @@ class _AnyOf(Lookup):
         return f"{lhs} = ANY(%s)", [*params, self.rhs]
 
 
-def _among(values: list[str]) -> Q | Lookup:
-    """value IN values; on PostgreSQL as one array."""
-    if connection.vendor == "postgresql":
+def _among(values: list[str] | QuerySet) -> Q | Lookup:
+    """value IN values; on PostgreSQL a list as one array."""
+    if connection.vendor == "postgresql" and not isinstance(values, QuerySet):
         return _AnyOf(F("value"), values)
     return Q(value__in=values)
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin, SingleTableView
 
-from campaigns import services
+from campaigns import donotcall, services
 from campaigns.filter_views import advanced_filter_context
 from campaigns.filters import CONTACT_MANAGEMENT, LIST_MANAGEMENT, CampaignContactFilter
 from campaigns.forms import (
@@ -211,6 +211,11 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     @cached_property
     def campaign(self) -> Campaign:
         return get_for_tenant(Campaign, self.request, self.kwargs["pk"])
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # No scheduler lifts the blocks of expired do-not-call entries: the page does, daily.
+        donotcall.refresh_expired_if_due(tenant=self.campaign.tenant)
+        return super().get(request, *args, **kwargs)
 
     @cached_property
     def order(self) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import donotcall
 from campaigns.donotcall import InvalidAddress, normalise
@@ -27,8 +30,9 @@ from tests.campaigns.uploads import run_import as _run
 pytestmark = pytest.mark.usefixtures("english")
 
 State = ContactAddress.State
-NUMBER, OTHER = "+33612345678", "+33612345679"
+NUMBER, OTHER, THIRD = "+33612345678", "+33612345679", "+33612345670"
 PAST = datetime.date(2020, 1, 1)
+ONE_DAY = datetime.timedelta(days=1)
 
 
 @pytest.fixture
@@ -205,6 +209,113 @@ def test_another_tenants_entries_never_block(campaign, dnc, tenant_b):
     person = contact(campaign, NUMBER)
     assert donotcall.refresh_blocks(tenant=campaign.tenant) == (0, 0)
     assert states(person) == [State.SCHEDULED]
+
+
+# --- expiry ----------------------------------------------------------------------------------------
+
+TODAY = datetime.date(2025, 6, 10)
+YESTERDAY = TODAY - datetime.timedelta(days=1)
+
+
+def blocked(campaign, *values: str, attempts: int = 0):
+    """A contact whose addresses (`values`) are all Blocked."""
+    person = contact(campaign, *values, attempts=attempts)
+    person.addresses.update(state=State.BLOCKED)
+    return person
+
+
+def on(monkeypatch, day: datetime.date) -> None:
+    """The clock at noon of `day` in the project's time zone."""
+    noon = datetime.datetime.combine(day, datetime.time(12), timezone.get_default_timezone())
+    monkeypatch.setattr(timezone, "now", lambda: noon)
+
+
+def test_refresh_expired_releases_what_only_expired_entries_block(campaign, dnc):
+    campaign.do_not_call_lists.add(dnc)
+    fresh, spent, kept = (
+        blocked(campaign, NUMBER),
+        blocked(campaign, OTHER, attempts=3),
+        blocked(campaign, THIRD),
+    )
+    for value in (NUMBER, OTHER, THIRD):
+        DoNotCallEntryFactory(dnc_list=dnc, value=value, expires_on=YESTERDAY)
+    live = DoNotCallListFactory(tenant=campaign.tenant)
+    campaign.do_not_call_lists.add(live)
+    DoNotCallEntryFactory(dnc_list=live, value=THIRD)
+    assert donotcall.refresh_expired(tenant=campaign.tenant, today=TODAY) == 2
+    assert [states(p) for p in (fresh, spent, kept)] == [
+        [State.SCHEDULED],
+        [State.FAILED],
+        [State.BLOCKED],
+    ]
+
+
+def test_refresh_expired_keeps_an_entry_on_its_expiry_day(campaign, dnc):
+    campaign.do_not_call_lists.add(dnc)
+    person = blocked(campaign, NUMBER)
+    DoNotCallEntryFactory(dnc_list=dnc, value=NUMBER, expires_on=TODAY)
+    assert donotcall.refresh_expired(tenant=campaign.tenant, today=TODAY) == 0
+    assert donotcall.refresh_expired(tenant=campaign.tenant, today=TODAY + ONE_DAY) == 1
+    assert states(person) == [State.SCHEDULED]
+
+
+def test_refresh_expired_since_reads_only_the_entries_expired_since(campaign, dnc):
+    campaign.do_not_call_lists.add(dnc)
+    older, newer = blocked(campaign, NUMBER), blocked(campaign, OTHER)
+    DoNotCallEntryFactory(dnc_list=dnc, value=NUMBER, expires_on=YESTERDAY - ONE_DAY)
+    DoNotCallEntryFactory(dnc_list=dnc, value=OTHER, expires_on=YESTERDAY)
+    assert donotcall.refresh_expired(tenant=campaign.tenant, today=TODAY, since=YESTERDAY) == 1
+    assert (states(older), states(newer)) == ([State.BLOCKED], [State.SCHEDULED])
+
+
+def test_refresh_expired_if_due_runs_once_a_day(
+    campaign, dnc, monkeypatch, django_capture_on_commit_callbacks
+):
+    campaign.do_not_call_lists.add(dnc)
+    first, second = blocked(campaign, NUMBER), blocked(campaign, OTHER)
+    DoNotCallEntryFactory(dnc_list=dnc, value=NUMBER, expires_on=YESTERDAY)
+    DoNotCallEntryFactory(dnc_list=dnc, value=OTHER, expires_on=TODAY)
+    for day, released in [(TODAY, 1), (TODAY, None), (TODAY + ONE_DAY, 1)]:
+        on(monkeypatch, day)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert donotcall.refresh_expired_if_due(tenant=campaign.tenant) == released
+    assert (states(first), states(second)) == ([State.SCHEDULED], [State.SCHEDULED])
+
+
+def test_the_contacts_page_lifts_expired_blocks(client_for, supervisor, outsider, campaign, dnc):
+    campaign.do_not_call_lists.add(dnc)
+    person = blocked(campaign, NUMBER)
+    DoNotCallEntryFactory(dnc_list=dnc, value=NUMBER, expires_on=PAST)
+    url = reverse("campaigns:contacts", args=[campaign.pk])
+    assert client_for(outsider).get(url).status_code == 404
+    assert states(person) == [State.BLOCKED]
+    assert client_for(supervisor).get(url).status_code == 200
+    assert states(person) == [State.SCHEDULED]
+
+
+def test_refresh_command_recomputes_every_block_of_the_tenant(campaign, dnc, tenant_b):
+    campaign.do_not_call_lists.add(dnc)
+    # Written as the admin writes them: no refresh.
+    DoNotCallEntryFactory(dnc_list=dnc, value=NUMBER)
+    DoNotCallEntryFactory(dnc_list=dnc, value=OTHER, expires_on=PAST)
+    listed, expired = contact(campaign, NUMBER), blocked(campaign, OTHER)
+    theirs = CampaignFactory(tenant=tenant_b)
+    theirs.do_not_call_lists.add(foreign := DoNotCallListFactory(tenant=tenant_b))
+    DoNotCallEntryFactory(dnc_list=foreign, value=NUMBER)
+    elsewhere = contact(theirs, NUMBER)
+    out = io.StringIO()
+    call_command("refresh_donotcall", "--tenant", campaign.tenant.slug, stdout=out)
+    assert out.getvalue() == f"{campaign.tenant.slug}: 1 blocked, 1 unblocked.\n"
+    assert [states(p) for p in (listed, expired, elsewhere)] == [
+        [State.BLOCKED],
+        [State.SCHEDULED],
+        [State.SCHEDULED],
+    ]
+
+
+def test_refresh_command_refuses_an_unknown_tenant(db):
+    with pytest.raises(CommandError):
+        call_command("refresh_donotcall", "--tenant", "nobody")
 
 
 # --- importing entries (Bloctel) ------------------------------------------------------------------
