@@ -4,6 +4,20 @@ claiming them, and reports each attempt's outcome.
 JSON over HTTP, authenticated by `Authorization: Bearer <token>` (a `DialerToken` of the
 tenant; only its hash is stored). The token's tenant scopes every lookup: another tenant's
 campaign or contact is a 404. Errors are `{"errors": [{"field": …, "reason": …}]}`.
+
+A claim is a lease: a contact claimed (Running) and not reported on within
+`DIALER_CLAIM_LEASE_MINUTES` of its last write (`updated_at`, stamped by the claim) goes back
+in line, so that a dialer that crashed holds nothing for ever. No scheduler does it: the next
+"next contacts" call for the campaign releases them in its own transaction, before it claims
+(`manage.py release_dialer_claims` does it for every campaign). A late report on a released
+contact is still recorded while the contact is Waiting or Running again: the call did happen,
+and its outcome (a sale, a wrong number) must not be lost. A report on a contact closed since
+(Done, Failed…) is refused (409). Without a claim id per contact, a report cannot tell which
+dialer it comes from: the lease must be longer than the longest call.
+
+Before it claims, the call refreshes the tenant's do-not-call blocks whose entries expired (at
+most once a day, see donotcall.refresh_expired_if_due), and re-checks the lists on the contacts
+it hands out, so that an address a live entry matches is never given.
 """
 
 from __future__ import annotations
@@ -17,7 +31,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
 from django.http import HttpRequest, JsonResponse
@@ -27,7 +43,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns import scheduling
+from campaigns import donotcall, scheduling, services
 from campaigns.models import (
     CallAttempt,
     CallingRules,
@@ -49,6 +65,11 @@ MAX_SCANNED = 5000
 DIALABLE = (ContactAddress.State.SCHEDULED, ContactAddress.State.RESCHEDULED)
 # An attempt may be reported on any address the contact may still be called on.
 CALLABLE = (*DIALABLE, ContactAddress.State.WAITING)
+# A contact an attempt may be reported on: claimed, or back in line after its claim expired.
+REPORTABLE = (CampaignContact.State.RUNNING, CampaignContact.State.WAITING)
+# How often a campaign's expired claims are looked for: with no index on the Running contacts,
+# the search reads every contact of the campaign.
+RELEASE_EVERY_SECONDS = 60
 
 
 # --- the dialer's operations ------------------------------------------------------------------
@@ -58,13 +79,16 @@ def contacts_claim(
     *, campaign: Campaign, limit: int, now: datetime
 ) -> list[tuple[CampaignContact, ContactAddress]]:
     """The next `limit` contacts to dial now, each with the address to dial, switched to
-    Running in the same transaction; rows another dialer holds are skipped, never shared."""
+    Running in the same transaction; rows another dialer holds are skipped, never shared.
+    Expired claims are released and expired do-not-call blocks lifted first."""
     if campaign.state != Campaign.State.RUNNING:
         return []
+    donotcall.refresh_expired_if_due(tenant=campaign.tenant)
     rules = campaign.calling_rules
     chosen: list[CampaignContact] = []
     moved: list[CampaignContact] = []
     with transaction.atomic():
+        _release_expired_claims_now_and_then(campaign, now)
         # Without rules every candidate is open: read exactly `limit`.
         chunk = limit if rules is None else max(limit, MIN_CHUNK)
         due = _due_in_dialer_order(campaign, now, chunk)
@@ -74,6 +98,8 @@ def contacts_claim(
             chosen += open_now[: limit - len(chosen)]
         # Written once all is read, so that the chunks' offsets stay right.
         CampaignContact.objects.bulk_update(moved, ["next_try_at", "schedule_note"], batch_size=500)
+        # An entry written behind the services' back (the admin) blocks here all the same.
+        donotcall.block_matching(tenant=campaign.tenant, contact_ids=[c.pk for c in chosen])
         addresses = _address_to_dial(contact.pk for contact in chosen)
         # An address blocked since the candidates were read leaves its contact unclaimed.
         chosen = [contact for contact in chosen if contact.pk in addresses]
@@ -81,6 +107,37 @@ def contacts_claim(
             state=CampaignContact.State.RUNNING, updated_at=now
         )
     return [(contact, addresses[contact.pk]) for contact in chosen]
+
+
+def claims_release_expired(*, campaign: Campaign, now: datetime) -> int:
+    """Put back in line (Waiting, or held by its stopped list) every contact of the campaign
+    claimed more than the lease ago and not reported on since; return how many.
+
+    The claim's time is the contact's `updated_at`: the claim stamps it, and any later write
+    only makes the lease start later. Rows locked meanwhile (a report being recorded, another
+    release) are skipped: they are not stuck.
+    """
+    cutoff = now - timedelta(minutes=settings.DIALER_CLAIM_LEASE_MINUTES)
+    with transaction.atomic():
+        expired = list(
+            CampaignContact.objects.for_tenant(campaign.tenant)
+            .filter(campaign=campaign, state=CampaignContact.State.RUNNING, updated_at__lt=cutoff)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        if not expired:
+            return 0
+        back = services.back_in_line(services.held_lists(campaign))
+        return CampaignContact.objects.filter(pk__in=expired).update(state=back, updated_at=now)
+
+
+def _release_expired_claims_now_and_then(campaign: Campaign, now: datetime) -> None:
+    """claims_release_expired() at most once per RELEASE_EVERY_SECONDS of `now` per campaign
+    (per cache: each process on its own with the default local-memory cache)."""
+    slot = int(now.timestamp()) // RELEASE_EVERY_SECONDS
+    key = f"campaigns:claims-released:{campaign.pk}:{slot}"
+    if cache.add(key, True, timeout=2 * RELEASE_EVERY_SECONDS):
+        claims_release_expired(campaign=campaign, now=now)
 
 
 @dataclass(frozen=True)
@@ -279,7 +336,7 @@ def attempts(request: HttpRequest, tenant: Tenant) -> JsonResponse:
         )
         if contact is None:
             return _errors(404, contact=_("No such contact."))
-        if contact.state != CampaignContact.State.RUNNING:
+        if contact.state not in REPORTABLE:
             reason = _("The contact is not being dialled (state: %(state)s).")
             return _errors(409, contact=reason % {"state": contact.get_state_display()})
         outcome, errors = _outcome(contact, data)

@@ -90,6 +90,20 @@ def contact_list_save(*, form: ContactListForm) -> tuple[ContactList, int] | Non
     return contact_list, moved
 
 
+def held_lists(campaign: Campaign) -> dict[int, str]:
+    """The campaign's stopped or suspended lists: {list id: list state}."""
+    return dict(campaign.lists.exclude(state=ContactList.State.ACTIVE).values_list("pk", "state"))
+
+
+def back_in_line(held: dict[int, str]) -> Case:
+    """The state of a contact going back in line: Waiting, or the hold its list puts on it
+    (List stopped, List suspended) when the list is one of `held` (see held_lists)."""
+    return Case(
+        *(When(contact_list_id=pk, then=Value(HELD_BY_LIST[s])) for pk, s in held.items()),
+        default=Value(State.WAITING),
+    )
+
+
 def contacts_follow_list(*, contact_list: ContactList) -> int:
     """Give the list's waiting (or held) contacts the state its own state calls for.
 
@@ -205,14 +219,11 @@ def contacts_reset(*, campaign: Campaign, contacts: QuerySet) -> int:
     """Back to the start, in set-based SQL: the contacts Waiting (or held by their stopped or
     suspended list) with no next try; their addresses without attempts, the first that is not
     Blocked Scheduled and the others Waiting, the Blocked ones left Blocked."""
-    held = dict(campaign.lists.exclude(state=ContactList.State.ACTIVE).values_list("pk", "state"))
+    held = held_lists(campaign)
     now = timezone.now()
     if connection.vendor == "postgresql":
         return _reset_in_one_statement(contacts, held, now)
-    state = Case(
-        *(When(contact_list_id=pk, then=Value(HELD_BY_LIST[s])) for pk, s in held.items()),
-        default=Value(State.WAITING),
-    )
+    state = back_in_line(held)
     # Elsewhere (SQLite, one writer at a time): the contacts first, then the addresses of the
     # contacts stamped by this very update, since the filter may be on the addresses' state.
     reset = contacts.order_by().update(

@@ -208,6 +208,12 @@ JOBS_EXPORT_INLINE_MAX_ROWS = env_int("JOBS_EXPORT_INLINE_MAX_ROWS", 5000)
 
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "FR")
 
+# How long a dialer may hold the contacts it claimed without reporting on them; past it they are
+# released to be dialled again (campaigns/api.py). Longer than the longest call.
+DIALER_CLAIM_LEASE_MINUTES = env_int("DIALER_CLAIM_LEASE_MINUTES", 15)
+if DIALER_CLAIM_LEASE_MINUTES < 1:
+    raise ImproperlyConfigured("DIALER_CLAIM_LEASE_MINUTES must be at least 1.")
+
 # Sessions and cookies: short-lived sessions, secure cookies outside development.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

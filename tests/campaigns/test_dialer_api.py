@@ -28,6 +28,8 @@ from tests.campaigns.factories import (
     CampaignFactory,
     ContactAddressFactory,
     ContactListFactory,
+    DoNotCallEntryFactory,
+    DoNotCallListFactory,
     QualificationCodeFactory,
 )
 
@@ -521,3 +523,146 @@ def test_the_issue_dialer_token_command_refuses_an_unknown_tenant(db):
     with pytest.raises(CommandError):
         call_command("issue_dialer_token", "nobody", "Dialer")
     assert not DialerToken.objects.exists()
+
+
+# --- the claim's lease ---------------------------------------------------------------------------
+
+LEASE = timedelta(minutes=15)
+
+
+def claimed(campaign, ago: timedelta, **fields) -> CampaignContact:
+    """A contact a dialer claimed `ago` and never reported on."""
+    return running(campaign, updated_at=NOW - ago, **fields)
+
+
+def move_clock(monkeypatch, to: datetime) -> None:
+    monkeypatch.setattr(timezone, "now", lambda: to.astimezone(UTC))
+
+
+def test_a_claim_past_its_lease_is_given_again_by_the_next_call(dialer, campaign):
+    stuck = claimed(campaign, LEASE + timedelta(seconds=1))
+    assert next_ids(dialer, campaign) == [stuck.pk]
+    stuck.refresh_from_db()
+    assert (stuck.state, stuck.updated_at) == (Contact.RUNNING, NOW)
+
+
+def test_a_claim_within_its_lease_is_kept(dialer, campaign):
+    held = claimed(campaign, LEASE)
+    assert next_ids(dialer, campaign) == []
+    held.refresh_from_db()
+    assert held.state == Contact.RUNNING and held.updated_at == NOW - LEASE
+
+
+def test_the_lease_is_a_setting(dialer, campaign, settings):
+    settings.DIALER_CLAIM_LEASE_MINUTES = 5
+    stuck = claimed(campaign, timedelta(minutes=6))
+    assert next_ids(dialer, campaign) == [stuck.pk]
+
+
+def test_a_call_releases_only_its_own_campaigns_claims(dialer, campaign, tenant_a):
+    elsewhere = claimed(CampaignFactory(tenant=tenant_a), timedelta(hours=1))
+    next_ids(dialer, campaign)
+    elsewhere.refresh_from_db()
+    assert elsewhere.state == Contact.RUNNING
+
+
+def test_a_released_contact_of_a_stopped_list_is_held_by_it(campaign):
+    stopped = ContactListFactory(campaign=campaign, state=ContactList.State.STOPPED)
+    stuck = claimed(campaign, timedelta(hours=1), contact_list=stopped)
+    assert api.claims_release_expired(campaign=campaign, now=NOW) == 1
+    stuck.refresh_from_db()
+    assert (stuck.state, stuck.updated_at) == (Contact.LIST_STOPPED, NOW)
+
+
+def test_expired_claims_are_looked_for_at_most_once_a_minute(dialer, campaign, monkeypatch):
+    next_ids(dialer, campaign)
+    stuck = claimed(campaign, timedelta(hours=1))
+    assert next_ids(dialer, campaign) == []
+    move_clock(monkeypatch, NOW + timedelta(seconds=60))
+    assert next_ids(dialer, campaign) == [stuck.pk]
+
+
+def test_a_late_report_on_a_released_contact_is_recorded(dialer, campaign):
+    stuck = claimed(campaign, timedelta(hours=1))
+    api.claims_release_expired(campaign=campaign, now=NOW)
+    QualificationCodeFactory(campaign=campaign, code="SALE", is_final=True)
+    response = report(dialer, contact=stuck.pk, address=0, qualification="SALE")
+    assert response.status_code == 201
+    stuck.refresh_from_db()
+    assert stuck.state == Contact.DONE and CallAttempt.objects.get().contact == stuck
+
+
+def test_after_a_late_final_report_the_new_dialers_report_is_409(dialer, campaign):
+    stuck = claimed(campaign, timedelta(hours=1))
+    assert next_ids(dialer, campaign) == [stuck.pk]
+    QualificationCodeFactory(campaign=campaign, code="SALE", is_final=True)
+    assert report(dialer, contact=stuck.pk, address=0, qualification="SALE").status_code == 201
+    assert report(dialer, contact=stuck.pk, address=0).status_code == 409
+    assert CallAttempt.objects.count() == 1
+
+
+def test_the_release_command_releases_every_campaigns_expired_claims(campaign, tenant_a, tenant_b):
+    ours = [claimed(campaign, LEASE * 2), claimed(CampaignFactory(tenant=tenant_a), LEASE * 2)]
+    fresh, theirs = claimed(campaign, LEASE), claimed(CampaignFactory(tenant=tenant_b), LEASE * 2)
+    out = io.StringIO()
+    call_command("release_dialer_claims", "--tenant", "tenant-a", stdout=out)
+    assert out.getvalue().startswith("2 ")
+    states = CampaignContact.objects.in_bulk([c.pk for c in [*ours, fresh, theirs]])
+    assert [states[c.pk].state for c in ours] == [Contact.WAITING, Contact.WAITING]
+    assert states[fresh.pk].state == states[theirs.pk].state == Contact.RUNNING
+
+
+def test_the_release_command_refuses_an_unknown_tenant(db):
+    with pytest.raises(CommandError):
+        call_command("release_dialer_claims", "--tenant", "nobody")
+
+
+# --- do-not-call lists at hand-off --------------------------------------------------------------
+
+TODAY = NOW.date()
+
+
+@pytest.fixture
+def dnc(campaign):
+    dnc = DoNotCallListFactory(tenant=campaign.tenant)
+    campaign.do_not_call_lists.add(dnc)
+    return dnc
+
+
+def test_next_never_gives_an_address_a_live_entry_matches(dialer, campaign, dnc):
+    """Even one written in the admin, which refreshes nothing: it is blocked at hand-off."""
+    only, two = contact_in(campaign), contact_in(campaign, Address.SCHEDULED, Address.WAITING)
+    for person in (only, two):
+        DoNotCallEntryFactory(dnc_list=dnc, value=person.addresses.get(position=0).value)
+    response = dialer.get(reverse("dialer_next", args=[campaign.pk])).json()
+    assert [(c["id"], c["address"]["position"]) for c in response["contacts"]] == [(two.pk, 1)]
+    assert only.addresses.get().state == Address.BLOCKED
+
+
+@pytest.mark.parametrize(
+    ("expires_on", "given"), [(TODAY, False), (TODAY - timedelta(days=1), True)]
+)
+def test_an_entry_blocks_through_its_expiry_day(dialer, campaign, dnc, expires_on, given):
+    person = contact_in(campaign, Address.BLOCKED)
+    value = person.addresses.get().value
+    DoNotCallEntryFactory(dnc_list=dnc, value=value, expires_on=expires_on)
+    assert next_ids(dialer, campaign) == ([person.pk] if given else [])
+
+
+def test_an_expired_entry_does_not_release_what_a_live_one_blocks(dialer, campaign, dnc):
+    person = contact_in(campaign, Address.BLOCKED)
+    value = person.addresses.get().value
+    DoNotCallEntryFactory(dnc_list=dnc, value=value, expires_on=TODAY - timedelta(days=1))
+    other = DoNotCallListFactory(tenant=campaign.tenant)
+    campaign.do_not_call_lists.add(other)
+    DoNotCallEntryFactory(dnc_list=other, value=value)
+    assert next_ids(dialer, campaign) == []
+    assert person.addresses.get().state == Address.BLOCKED
+
+
+def test_the_day_after_expiry_the_next_call_gives_the_address(dialer, campaign, dnc, monkeypatch):
+    person = contact_in(campaign, Address.BLOCKED)
+    DoNotCallEntryFactory(dnc_list=dnc, value=person.addresses.get().value, expires_on=TODAY)
+    assert next_ids(dialer, campaign) == []
+    move_clock(monkeypatch, NOW + timedelta(days=1))
+    assert next_ids(dialer, campaign) == [person.pk]
