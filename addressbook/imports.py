@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 from django.db import connection
 from django.db.models import Case, QuerySet, When
 from django.utils import timezone
@@ -28,6 +30,24 @@ COLUMNS = (
 )
 # Table columns written by an import, in the order of the cleaned row tuple.
 WRITTEN = ("name", "address", "phone", "phone_e164", "mobile", "mobile_e164", "other", "email")
+# Django's own patterns, compiled here: through validate_email's lazy objects they cost several
+# times more. Whatever they do not accept at once, validate_email itself judges.
+_EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, re.IGNORECASE)
+_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, re.IGNORECASE)
+
+
+def email_is_valid(value: str) -> bool:
+    """validate_email's verdict, quickly on the common forms."""
+    user, at, domain = value.rpartition("@")
+    if at and len(value) <= 320 and _EMAIL_USER.match(user) and _EMAIL_DOMAIN.match(domain):
+        return True
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
 # SQLite accepts at most 32,766 parameters a statement: 2,000 rows of 12 stay well under.
 VALUES_CHUNK = 2000
 
@@ -39,6 +59,7 @@ class ExternalContactImporter(Importer):
     undo_permission = "addressbook.delete_externalcontact"
     columns = COLUMNS
     batch_size = 10_000
+    checks_ahead = True  # clean_row is pure: phone numbers and emails, no database
 
     def __init__(self, job, tenant=None):
         super().__init__(job, tenant)
@@ -57,13 +78,10 @@ class ExternalContactImporter(Importer):
                     (column, _("“%(value)s” is not a valid phone number") % {"value": raw})
                 )
         email = values["Email"]
-        if email:
-            try:
-                validate_email(email)
-            except ValidationError:
-                errors.append(
-                    ("Email", _("“%(value)s” is not a valid email address") % {"value": email})
-                )
+        if email and not email_is_valid(email):
+            errors.append(
+                ("Email", _("“%(value)s” is not a valid email address") % {"value": email})
+            )
         if errors:
             raise RowInvalid(errors)
         return (

@@ -86,6 +86,9 @@ def _isolated_media_and_eager_tasks(settings, media_root):
     settings.MEDIA_ROOT = str(media_root)
     # Hashing is not what these tests are about; PBKDF2 would make each user cost 0.3 s.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Imports check and write by turns in-process, so that a test can patch clean_row with
+    # database work; the check-ahead thread has tests of its own (and the real worker uses it).
+    settings.JOBS_CHECK_AHEAD = False
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield
