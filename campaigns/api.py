@@ -67,8 +67,8 @@ DIALABLE = (ContactAddress.State.SCHEDULED, ContactAddress.State.RESCHEDULED)
 CALLABLE = (*DIALABLE, ContactAddress.State.WAITING)
 # A contact an attempt may be reported on: claimed, or back in line after its claim expired.
 REPORTABLE = (CampaignContact.State.RUNNING, CampaignContact.State.WAITING)
-# How often a campaign's expired claims are looked for: with no index on the Running contacts,
-# the search reads every contact of the campaign.
+# How often a campaign's expired claims are looked for (a read of the campaigns_contact_claimed
+# index, which holds the Running contacts only).
 RELEASE_EVERY_SECONDS = 60
 
 
@@ -203,15 +203,18 @@ def _due_in_dialer_order(
     """Contacts that may be dialled now but for their calling window, in the dialer's order:
     top priority, priority, next try (never tried first), id.
 
-    Two streams, each read in the order of the `campaigns_contact_dialer` index (whose
-    next_try_at sorts NULLs last), merged so that never-tried contacts come first among equals.
+    Two streams, each read in the order of its own partial index (`campaigns_contact_untried`,
+    `campaigns_contact_dialer`), merged so that never-tried contacts come first among equals.
     """
     dialable = ContactAddress.objects.filter(contact=OuterRef("pk"), state__in=DIALABLE)
+    # The active lists' ids as values, not a subquery: PostgreSQL then knows from its
+    # statistics how many contacts they hold, and reads the index in order instead of
+    # sorting every due contact (3 ms instead of 1.1 s at 1M contacts).
     active = ContactList.objects.filter(campaign=campaign, state=ContactList.State.ACTIVE)
     due = (
         CampaignContact.objects.for_tenant(campaign.tenant)
         .filter(campaign=campaign, in_processing=True, state=CampaignContact.State.WAITING)
-        .filter(Exists(dialable), contact_list__in=active.values("pk"))
+        .filter(Exists(dialable), contact_list__in=list(active.values_list("pk", flat=True)))
         .order_by("-top_priority", "-priority", "next_try_at", "id")
         .select_for_update(skip_locked=True, of=("self",))
     )

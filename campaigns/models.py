@@ -177,7 +177,11 @@ class CampaignContact(TenantModel, ImportedRow):
         LIST_SUSPENDED = "list_suspended", _("List suspended")
         SHELVED = "shelved", _("Shelved")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="contacts")
+    # No index of its own: campaigns_contact_unique_id and the indexes below lead with it, and
+    # one more index would only slow the bulk writes (import, reset).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     contact_list = models.ForeignKey(
         ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="contacts"
     )
@@ -233,7 +237,9 @@ class CampaignContact(TenantModel, ImportedRow):
                 fields=["campaign", "in_processing", "next_try_at", "id"],
                 name="campaigns_contact_next",
             ),
-            # The dialer's question: waiting contacts of a campaign by urgency.
+            # The dialer's two questions, waiting contacts of a campaign by urgency: those due
+            # (a next try) and those never tried (none). Apart, each is read from its first
+            # row on; in one index the due ones of each priority sit before its untried ones.
             models.Index(
                 "campaign",
                 models.F("top_priority").desc(),
@@ -241,7 +247,23 @@ class CampaignContact(TenantModel, ImportedRow):
                 "next_try_at",
                 "id",
                 name="campaigns_contact_dialer",
-                condition=Q(state="waiting", in_processing=True),
+                condition=Q(state="waiting", in_processing=True, next_try_at__isnull=False),
+            ),
+            models.Index(
+                "campaign",
+                models.F("top_priority").desc(),
+                models.F("priority").desc(),
+                "next_try_at",
+                "id",
+                name="campaigns_contact_untried",
+                condition=Q(state="waiting", in_processing=True, next_try_at__isnull=True),
+            ),
+            # Claims whose lease ran out (campaigns.api.claims_release_expired): a few rows.
+            models.Index(
+                "campaign",
+                "updated_at",
+                name="campaigns_contact_claimed",
+                condition=Q(state="running"),
             ),
         ]
         permissions = [
@@ -270,7 +292,10 @@ class ContactAddress(TenantModel):
         BLOCKED = "blocked", _("Blocked")
         FAILED = "failed", _("Failed")
 
-    contact = models.ForeignKey(CampaignContact, on_delete=models.CASCADE, related_name="addresses")
+    # No index of its own: campaigns_address_unique_position leads with it.
+    contact = models.ForeignKey(
+        CampaignContact, on_delete=models.CASCADE, related_name="addresses", db_index=False
+    )
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     value = models.CharField(
         _("address"), max_length=254, help_text=_("Phone number in E.164, or email")

@@ -240,6 +240,14 @@ def test_a_list_that_is_not_active_gives_none(dialer, campaign, state):
     assert next_ids(dialer, campaign) == [active.pk]
 
 
+def test_a_campaign_without_an_active_list_gives_none(dialer, campaign):
+    stopped = ContactListFactory(campaign=campaign, state=ContactList.State.STOPPED)
+    contact = contact_in(campaign, contact_list=stopped)
+    assert next_ids(dialer, campaign) == []
+    contact.refresh_from_db()
+    assert contact.state == Contact.WAITING
+
+
 def test_another_campaigns_contacts_are_not_given(dialer, campaign, tenant_a):
     contact_in(CampaignFactory(tenant=tenant_a))
     assert next_ids(dialer, campaign) == []
