@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
 
+from addressbook import services
 from addressbook.models import AddressBook, ExternalContact
 from addressbook.resources import ExternalContactResource
 from contactcenter.admin import TenantScopedAdmin
@@ -89,6 +90,12 @@ class ExternalContactAdmin(ImportExportMixin, TenantScopedAdmin):
     def save_model(self, request, obj, form, change):
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        services.contacts_delete(contacts=ExternalContact.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        services.contacts_delete(contacts=queryset)
 
 
 @admin.register(AddressBook)

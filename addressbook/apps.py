@@ -7,13 +7,14 @@ class AddressBookConfig(AppConfig):
     verbose_name = _("Address book")
 
     def ready(self) -> None:
-        from addressbook import demo, directory, imports
+        from addressbook import demo, directory, imports, tasks
         from contactcenter import registry, roles
 
         registry.register_importer(imports.ExternalContactImporter)
         registry.register_exporter(imports.ExternalContactExporter)
         registry.register_directory_source(directory.SOURCE)
         registry.demo_seeders.append(demo.seed)
+        registry.on_worker_ready.append(tasks.index_all_backlogs)
         contacts = [
             f"addressbook.{a}_externalcontact"
             for a in ("view", "add", "change", "delete", "import", "export")

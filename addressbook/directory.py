@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from addressbook.models import ExternalContact
+from addressbook import search
+from addressbook.models import ExternalContact, name_key
 from contactcenter.models import Tenant
 from contactcenter.registry import DirectoryEntry, DirectorySource
 
 
 def external_contacts(tenant: Tenant, query: str, limit: int) -> Iterator[DirectoryEntry]:
     contacts = ExternalContact.objects.for_tenant(tenant)
-    match = Q()
-    for word in query.lower().split():
-        match &= Q(search__contains=word)
-    rows = contacts.filter(match).order_by(Lower("name"), "id")[:limit]
+    if query.split():
+        contacts = search.filter_contacts(contacts, tenant, search.words(query))
+    rows = contacts.order_by(name_key())[:limit]
     kind = str(_("External contact"))
     found = [
         DirectoryEntry(

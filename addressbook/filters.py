@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from addressbook import search
 from addressbook.models import ExternalContact
 from contactcenter.phones import InvalidPhone, to_e164
 
@@ -28,26 +29,17 @@ class ExternalContactFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, tenant=None, **kwargs):
         super().__init__(data, queryset, **kwargs)
+        self.tenant = tenant
         self.region = tenant.default_phone_region if tenant else "FR"
 
     def keyword(self, queryset: QuerySet, _name: str, value: str) -> QuerySet:
         """Every word appears in some column; or the whole term is a number, however written."""
-        match = Q()
-        for word in value.lower().split():
-            match &= Q(search__contains=word)
-        e164 = self._e164(value)
-        if e164:
-            match |= Q(phone_e164=e164) | Q(mobile_e164=e164)
-        return queryset.filter(match)
+        return search.filter_contacts(queryset, self.tenant, search.words(value, self._e164(value)))
 
     def number(self, queryset: QuerySet, _name: str, value: str) -> QuerySet:
         e164 = self._e164(value)
-        if e164:
-            return queryset.filter(Q(phone_e164=e164) | Q(mobile_e164=e164))
-        digits = value.lower().replace(" ", "")
-        return queryset.filter(
-            Q(phone__icontains=value) | Q(mobile__icontains=value) | Q(search__contains=digits)
-        )
+        condition = search.number(e164) if e164 else search.digits(value)
+        return search.filter_contacts(queryset, self.tenant, condition)
 
     def _e164(self, value: str) -> str | None:
         try:

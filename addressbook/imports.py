@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from addressbook import models as m
 from addressbook.filters import ExternalContactFilter
-from addressbook.models import ExternalContact
+from addressbook.models import ExternalContact, SearchBacklog, name_key
 from contactcenter.jobs.exporting import Exporter
 from contactcenter.jobs.importing import BatchResult, Column, Importer, RowInvalid
 from contactcenter.phones import InvalidPhone, PhoneReader
@@ -106,6 +106,11 @@ class ExternalContactImporter(Importer):
                 fresh.append((line, row))
         inserted = self._insert([row for _line, row in fresh])
         result.created = len(inserted)
+        if inserted:
+            # Their search rows come after the import (addressbook.tasks.index_contacts); till
+            # then searches scan this range. Same transaction as the rows: both or neither.
+            ids = inserted.values()
+            SearchBacklog.objects.create(tenant=self.tenant, first_id=min(ids), last_id=max(ids))
         refused = [(line, row[0]) for line, row in fresh if row[0] not in inserted]
         result.rejected += self._explain_conflicts(refused)
         return result
@@ -132,10 +137,17 @@ class ExternalContactImporter(Importer):
             for line, name in refused
         ]
 
-    def _insert(self, rows: list[tuple]) -> set[str]:
-        """Insert what the unique constraint allows; return the names actually inserted."""
+    def after_run(self) -> None:
+        """Write the search rows of what this import created, in a task of its own."""
+        from addressbook.tasks import index_contacts
+
+        # The batches are committed by now (each in its own transaction).
+        index_contacts.delay(self.tenant.pk)
+
+    def _insert(self, rows: list[tuple]) -> dict[str, int]:
+        """Insert what the unique constraint allows; return the names inserted and their ids."""
         if not rows:
-            return set()
+            return {}
         now = timezone.now()
         # Raw SQL gets values in the database's own form (SQLite keeps UUIDs as hex text).
         fields = ExternalContact._meta
@@ -154,10 +166,10 @@ class ExternalContactImporter(Importer):
 
     def undo(self) -> int:
         """Remove the contacts this import created, and only those."""
-        deleted, _by_model = (
-            ExternalContact.objects.for_tenant(self.tenant).filter(import_job=self.job).delete()
-        )
-        return deleted
+        from addressbook import services
+
+        created = ExternalContact.objects.for_tenant(self.tenant).filter(import_job=self.job)
+        return services.contacts_delete(contacts=created)
 
     def undo_count(self) -> int:
         return ExternalContact.objects.for_tenant(self.tenant).filter(import_job=self.job).count()
@@ -167,7 +179,7 @@ _TABLE = ExternalContact._meta.db_table
 _INSERT_COLUMNS = ("tenant_id", "import_job_id", "created_at", "updated_at", *WRITTEN)
 
 
-def _insert_by_copy(rows: list[tuple], meta: tuple) -> set[str]:
+def _insert_by_copy(rows: list[tuple], meta: tuple) -> dict[str, int]:
     """PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT."""
     columns = ", ".join(_INSERT_COLUMNS)
     with connection.cursor() as cursor:
@@ -181,16 +193,16 @@ def _insert_by_copy(rows: list[tuple], meta: tuple) -> set[str]:
                 copy.write_row((*meta, *row))
         cursor.execute(
             f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM addressbook_staging "  # noqa: S608
-            f"ON CONFLICT DO NOTHING RETURNING name"
+            f"ON CONFLICT DO NOTHING RETURNING name, id"
         )
-        inserted = {name for (name,) in cursor.fetchall()}
+        inserted = dict(cursor.fetchall())
         cursor.execute("TRUNCATE addressbook_staging")
     return inserted
 
 
-def _insert_by_values(rows: list[tuple], meta: tuple) -> set[str]:
+def _insert_by_values(rows: list[tuple], meta: tuple) -> dict[str, int]:
     """Elsewhere (SQLite): multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, in chunks."""
-    inserted: set[str] = set()
+    inserted: dict[str, int] = {}
     width = len(_INSERT_COLUMNS)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), VALUES_CHUNK):
@@ -199,10 +211,10 @@ def _insert_by_values(rows: list[tuple], meta: tuple) -> set[str]:
             params = [value for row in chunk for value in (*meta, *row)]
             cursor.execute(
                 f"INSERT INTO {_TABLE} ({', '.join(_INSERT_COLUMNS)}) VALUES {placeholders} "  # noqa: S608
-                f"ON CONFLICT DO NOTHING RETURNING name",
+                f"ON CONFLICT DO NOTHING RETURNING name, id",
                 params,
             )
-            inserted.update(name for (name,) in cursor.fetchall())
+            inserted.update(cursor.fetchall())
     return inserted
 
 
@@ -232,7 +244,8 @@ class ExternalContactExporter(Exporter):
             ).qs
         # A number typed "+33 6 …" would need the formula quote: its E.164 form is as safe
         # and re-imports to the same number, without a visible quote in the spreadsheet.
-        return contacts.order_by("name", "id").annotate(
+        # By the unique constraint's key: its index walks the rows in order, nothing to sort.
+        return contacts.order_by(name_key()).annotate(
             phone_out=Case(When(phone__startswith="+", then="phone_e164"), default="phone"),
             mobile_out=Case(When(mobile__startswith="+", then="mobile_e164"), default="mobile"),
         )

@@ -1,31 +1,38 @@
 from __future__ import annotations
 
-from django.db import models
-from django.db.models import Value
-from django.db.models.functions import Concat, Lower, Trim
+from django.db import connection, models, transaction
+from django.db.models import Func
+from django.db.models.functions import Lower, Trim
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.models import ImportedRow, TenantModel, TenantQuerySet
+from contactcenter.models import ImportedRow, Job, Tenant, TenantModel, TenantQuerySet
 
 NAME_MAX, PHONE_MAX, ADDRESS_MAX, OTHER_MAX, EMAIL_MAX = 100, 50, 100, 250, 50
 
 
-def _search_expression():
-    parts = []
-    for field in (
-        "name",
-        "address",
-        "phone",
-        "phone_e164",
-        "mobile",
-        "mobile_e164",
-        "other",
-        "email",
-    ):
-        parts += [field, Value(" ")]
-    return Lower(Concat(*parts[:-1], output_field=models.TextField()))
+# The columns a keyword search looks in, in this order, lower-cased and joined by spaces.
+SEARCHED = ("name", "address", "phone", "phone_e164", "mobile", "mobile_e164", "other", "email")
+
+
+class _Joined(Func):
+    """Columns joined by spaces and lower-cased, as one flat expression (Concat nests a pair
+    per argument, deeper than SQLite's parser allows for eight columns)."""
+
+    template = "LOWER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = models.TextField()
+
+
+def search_text():
+    """The searched text of a contact, as an expression on the contacts' table."""
+    return _Joined(*SEARCHED)
+
+
+def name_key():
+    """A name as the unique constraint compares it; sorting by it walks the constraint's index."""
+    return Lower(Trim("name"))
 
 
 class NamedQuerySet(TenantQuerySet):
@@ -38,7 +45,7 @@ class NamedQuerySet(TenantQuerySet):
         # compile than the query itself (5,000 names a batch). SQLite's LOWER() is Python's
         # lower() in this project (contactcenter/apps.py), PostgreSQL's folds the same letters.
         keys = sorted({name.strip().lower() for name in names})
-        return self.alias(name_key=Lower(Trim("name"))).filter(name_key__in=keys)
+        return self.alias(name_key=name_key()).filter(name_key__in=keys)
 
 
 class ExternalContact(TenantModel, ImportedRow):
@@ -52,10 +59,16 @@ class ExternalContact(TenantModel, ImportedRow):
     mobile_e164 = models.CharField(_("mobile (E.164)"), max_length=16, blank=True, editable=False)
     other = models.CharField(_("other"), max_length=OTHER_MAX, blank=True)
     email = models.EmailField(_("email"), max_length=EMAIL_MAX, blank=True)
-    # One lower-cased text of every column, so that a keyword search is one indexed LIKE
-    # (a trigram index on PostgreSQL, see migration 0002) instead of an OR over six columns.
-    search = models.GeneratedField(
-        expression=_search_expression(), output_field=models.TextField(), db_persist=True
+    # Undo finds an import's rows by scanning: an index here would cost every import ~5 s a
+    # million rows, for an action taken once in a while.
+    import_job = models.ForeignKey(
+        Job,
+        verbose_name=_("import job"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
@@ -72,11 +85,6 @@ class ExternalContact(TenantModel, ImportedRow):
                 "tenant", Lower(Trim("name")), name="addressbook_contact_unique_name"
             ),
         ]
-        indexes = [
-            models.Index(fields=["tenant", "name", "id"], name="addressbook_contact_name"),
-            models.Index(fields=["tenant", "phone_e164"], name="addressbook_contact_phone"),
-            models.Index(fields=["tenant", "mobile_e164"], name="addressbook_contact_mobile"),
-        ]
         permissions = [
             ("import_externalcontact", _("Can import external contacts")),
             ("export_externalcontact", _("Can export external contacts")),
@@ -87,6 +95,91 @@ class ExternalContact(TenantModel, ImportedRow):
 
     def get_absolute_url(self) -> str:
         return reverse("addressbook:contact_edit", args=[self.pk])
+
+    def save(self, *args, **kwargs) -> None:
+        """Saved with its search row, in the same transaction (imports index afterwards)."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            ContactSearch.refresh(self.tenant_id, [self.pk])
+
+
+class ContactSearch(models.Model):
+    """What the keyword and number searches look in: one row per contact, in a table of its own.
+
+    Its indexes (trigrams of the text, the E.164 numbers) are what makes a search fast at a
+    million contacts, and also what makes writing slow: kept on the contacts' table they cost
+    an import of a million rows well over a minute. So a contact saved alone gets its row at
+    once, but an import's batches only record their range of ids (SearchBacklog) and
+    addressbook.tasks.index_contacts fills those rows after the import. Until then searches
+    also scan the recorded ranges (see search.matching), so they find every contact, only
+    more slowly. Rows of deleted contacts are removed with them and could only ever match a
+    contact that no longer exists.
+    """
+
+    contact_id = models.BigIntegerField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # search_text() of the contact: lower-cased columns joined by spaces.
+    text = models.TextField()
+    phone_e164 = models.CharField(max_length=16, blank=True)
+    mobile_e164 = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        indexes = [
+            # A trigram index on text as well, on PostgreSQL (migration 0004).
+            models.Index(fields=["tenant", "phone_e164"], name="addressbook_search_phone"),
+            models.Index(fields=["tenant", "mobile_e164"], name="addressbook_search_mobile"),
+        ]
+
+    def __str__(self) -> str:
+        return f"search row of contact {self.contact_id}"
+
+    @classmethod
+    def refresh(cls, tenant_id: int, ids: list[int]) -> None:
+        """Write the search rows of these contacts from what the contacts' table holds now."""
+        _fill(f"tenant_id = %s AND id IN ({', '.join(['%s'] * len(ids))})", [tenant_id, *ids])
+
+    @classmethod
+    def fill_range(cls, tenant_id: int, first: int, last: int) -> None:
+        """Add the missing search rows of the tenant's contacts with ids first..last.
+
+        Rows already there are left alone: they were written when their contact was saved,
+        which is at least as recent as what this statement reads.
+        """
+        _fill("tenant_id = %s AND id BETWEEN %s AND %s", [tenant_id, first, last], update=False)
+
+
+def _fill(where: str, params: list, *, update: bool = True) -> None:
+    columns = "contact_id, tenant_id, text, phone_e164, mobile_e164"
+    text = " || ' ' || ".join(SEARCHED)
+    conflict = (
+        "DO UPDATE SET text = EXCLUDED.text, phone_e164 = EXCLUDED.phone_e164, "
+        "mobile_e164 = EXCLUDED.mobile_e164"
+        if update
+        else "DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ContactSearch._meta.db_table} ({columns}) "  # noqa: S608
+            f"SELECT id, tenant_id, LOWER({text}), phone_e164, mobile_e164 "
+            f"FROM {ExternalContact._meta.db_table} WHERE {where} "
+            f"ON CONFLICT (contact_id) {conflict}",
+            params,
+        )
+
+
+class SearchBacklog(models.Model):
+    """A range of contact ids an import wrote whose search rows are not all written yet."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"contacts {self.first_id}–{self.last_id} to index"
 
 
 class AddressBook(TenantModel):

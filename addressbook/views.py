@@ -20,7 +20,7 @@ from addressbook import services
 from addressbook.filters import ExternalContactFilter
 from addressbook.forms import AddressBookForm, ExternalContactForm
 from addressbook.imports import ExternalContactExporter
-from addressbook.models import AddressBook, ExternalContact
+from addressbook.models import AddressBook, ExternalContact, SearchBacklog, name_key
 from addressbook.tables import AddressBookTable, ExternalContactTable
 from contactcenter import registry
 from contactcenter.access import get_for_tenant, tenant_of
@@ -40,7 +40,11 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     table_pagination = False
 
     def get_queryset(self):
-        return ExternalContact.objects.for_tenant(tenant_of(self.request))
+        # Sorting "by name" is by the unique constraint's key (trimmed, lower-cased): its index
+        # gives the order, and "ada" and "Bob" sort as a reader expects.
+        return ExternalContact.objects.for_tenant(tenant_of(self.request)).annotate(
+            name_key=name_key()
+        )
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "tenant": tenant_of(self.request)}
@@ -55,21 +59,32 @@ class ContactListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     def get_table_data(self):
         # One page by keyset; the table re-sorts only these rows, in the database's collation.
         sort = self.request.GET.get("sort", "name")
+        sort = sort if sort.lstrip("-") in SORTABLE else "name"
+        by_name = sort.lstrip("-") == "name"
+        order = sort.replace("name", "name_key") if by_name else sort
         self.page = keyset_page(
             self.object_list,
-            sort if sort.lstrip("-") in SORTABLE else "name",
+            order,
             after=self.request.GET.get("after", ""),
             before=self.request.GET.get("before", ""),
             per_page=PER_PAGE,
+            unique=by_name,
         )
-        return self.get_queryset().filter(pk__in=[row.pk for row in self.page.rows])
+        tie = [] if by_name else [order.replace(order.lstrip("-"), "pk")]
+        page = self.get_queryset().filter(pk__in=[row.pk for row in self.page.rows])
+        return page.order_by(order, *tie)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
         for key in ("after", "before"):
             query.pop(key, None)
-        context.update(page=self.page, query=query.urlencode(), export_form=ExportForm())
+        context.update(
+            page=self.page,
+            query=query.urlencode(),
+            export_form=ExportForm(),
+            indexing=SearchBacklog.objects.filter(tenant=tenant_of(self.request)).exists(),
+        )
         return context
 
 

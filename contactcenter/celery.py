@@ -11,6 +11,16 @@ app.autodiscover_tasks()
 
 
 @worker_ready.connect
+def resume_follow_up_work(**_kwargs) -> None:
+    """Apps' work a dead worker may have left half done (search rows to write, say): each
+    registered callable queues what is left. Safe with any broker: the work is idempotent."""
+    from contactcenter import registry
+
+    for resume in registry.on_worker_ready:
+        resume()
+
+
+@worker_ready.connect
 def resume_orphaned_jobs(**_kwargs) -> None:
     """The embedded file-system broker deletes a message as it hands it out, so a job whose
     worker died is never re-delivered. With that broker there is a single local worker: any

@@ -47,10 +47,18 @@ class KeysetPage:
 
 
 def keyset_page(
-    queryset: QuerySet, order: str, *, after: str = "", before: str = "", per_page: int = 25
+    queryset: QuerySet,
+    order: str,
+    *,
+    after: str = "",
+    before: str = "",
+    per_page: int = 25,
+    unique: bool = False,
 ) -> KeysetPage:
     """The page after cursor `after` (or before `before`), sorted by `order` ("name" or "-name") then id.
 
+    `unique`: no two rows share a value of the column (a unique constraint's key), so the
+    rows are sorted by it alone and a unique index on it serves the order as it is.
     A cursor holds (sort value, id, position of that row); a bad cursor means the first page.
     """
     column = order.lstrip("-")
@@ -62,13 +70,17 @@ def keyset_page(
         value, pk, _position = cursor
         ahead = (not descending) ^ backwards
         beyond = "gt" if ahead else "lt"
-        # "(value, id) beyond cursor", written so that the index on value can be used.
-        rows_qs = rows_qs.filter(
-            Q(**{f"{column}__{beyond}e": value})
-            & (Q(**{f"{column}__{beyond}": value}) | Q(**{f"pk__{beyond}": pk}))
-        )
+        if unique:
+            rows_qs = rows_qs.filter(**{f"{column}__{beyond}": value})
+        else:
+            # "(value, id) beyond cursor", written so that the index on value can be used.
+            rows_qs = rows_qs.filter(
+                Q(**{f"{column}__{beyond}e": value})
+                & (Q(**{f"{column}__{beyond}": value}) | Q(**{f"pk__{beyond}": pk}))
+            )
     direction = "-" if descending ^ backwards else ""
-    rows = list(rows_qs.order_by(f"{direction}{column}", f"{direction}pk")[: per_page + 1])
+    keys = [f"{direction}{column}"] if unique else [f"{direction}{column}", f"{direction}pk"]
+    rows = list(rows_qs.order_by(*keys)[: per_page + 1])
     more = len(rows) > per_page
     rows = rows[:per_page]
     if backwards:

@@ -49,6 +49,8 @@ role_permissions: dict[str, set[str]] = {}
 directory_sources: dict[str, DirectorySource] = {}
 # Callables seed(tenant) that `manage.py seed_demo` runs, idempotent each.
 demo_seeders: list[Callable] = []
+# Callables a starting Celery worker runs to queue the follow-up work a dead one left.
+on_worker_ready: list[Callable[[], None]] = []
 
 
 def register_importer(importer: type[Importer]) -> type[Importer]:

@@ -148,6 +148,10 @@ class Importer:
         """Write valid rows with set-based SQL, marking each created row with self.job."""
         raise NotImplementedError
 
+    def after_run(self) -> None:
+        """Called once a delivery of the job has stopped, whatever its outcome (the rows of
+        finished batches are committed): follow-up work, such as indexing what was written."""
+
     def undo_count(self) -> int:
         """How many rows undo() would remove: those this job created that still exist."""
         raise NotImplementedError
@@ -278,19 +282,22 @@ def run_import(job_id: str) -> None:
 
 
 def _run_import(job: Job) -> None:
+    from contactcenter import registry
+
+    importer = None
     try:
-        _import(job)
+        importer = registry.importers[job.target](job)
+        _import(job, importer)
     except files.FileRejected as exc:
         _reject_file(job, exc)
     except Exception as exc:
         # SystemExit and friends are left alone: the job stays running and a re-delivery resumes.
         fail_unexpectedly(job, exc)
+    if importer is not None:
+        importer.after_run()
 
 
-def _import(job: Job) -> None:
-    from contactcenter import registry
-
-    importer = registry.importers[job.target](job)
+def _import(job: Job, importer: Importer) -> None:
     table = files.Table(**job.options["table"])
     path = job.input_file.path
     if job.total is None:
