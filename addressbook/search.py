@@ -32,7 +32,8 @@ def pending_ranges(tenant: Tenant) -> list[tuple[int, int]]:
 
 def filter_contacts(queryset: QuerySet, tenant: Tenant, condition: Condition) -> QuerySet:
     """The contacts of `queryset` (all of `tenant`) whose searched text meets `condition`."""
-    rows = ContactSearch.objects.filter(condition("text"), tenant=tenant)
+    # Not filtered by tenant here: `queryset` is the tenant's contacts (see ContactSearch.Meta).
+    rows = ContactSearch.objects.filter(condition("text"))
     found = Q(pk__in=rows.values("contact_id"))
     ranges = pending_ranges(tenant)
     if not ranges:

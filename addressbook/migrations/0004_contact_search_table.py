@@ -67,11 +67,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='contactsearch',
-            index=models.Index(fields=['tenant', 'phone_e164'], name='addressbook_search_phone'),
+            index=models.Index(fields=['phone_e164'], name='addressbook_search_phone'),
         ),
         migrations.AddIndex(
             model_name='contactsearch',
-            index=models.Index(fields=['tenant', 'mobile_e164'], name='addressbook_search_mobile'),
+            index=models.Index(fields=['mobile_e164'], name='addressbook_search_mobile'),
         ),
     ]
 
