@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -674,3 +675,20 @@ def test_the_day_after_expiry_the_next_call_gives_the_address(dialer, campaign, 
     assert next_ids(dialer, campaign) == []
     move_clock(monkeypatch, NOW + timedelta(days=1))
     assert next_ids(dialer, campaign) == [person.pk]
+
+
+def test_next_blocks_a_waiting_address_a_live_entry_matches(dialer, campaign, dnc):
+    person = contact_in(campaign, Address.SCHEDULED, Address.WAITING)
+    DoNotCallEntryFactory(dnc_list=dnc, value=person.addresses.get(position=1).value)
+    response = dialer.get(reverse("dialer_next", args=[campaign.pk])).json()
+    assert [(c["id"], c["address"]["position"]) for c in response["contacts"]] == [(person.pk, 0)]
+    assert person.addresses.get(position=1).state == Address.BLOCKED
+
+
+def test_next_checks_the_lists_without_writing_when_nothing_matches(dialer, campaign, dnc):
+    DoNotCallEntryFactory(dnc_list=dnc, value="+33999999999")
+    people = [contact_in(campaign) for _ in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        assert sorted(next_ids(dialer, campaign)) == sorted(p.pk for p in people)
+    blocks = [q["sql"] for q in queries if """SET "state" = 'blocked'""" in q["sql"]]
+    assert blocks == []
