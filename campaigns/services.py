@@ -266,19 +266,27 @@ def reset_sql(contacts: QuerySet, held: dict[int, str], now) -> tuple[str, list]
     stopped = [pk for pk, state in held.items() if state == ContactList.State.STOPPED]
     suspended = [pk for pk, state in held.items() if state == ContactList.State.SUSPENDED]
     contact_table, address_table = CampaignContact._meta.db_table, ContactAddress._meta.db_table
+    # Scheduled for the first address that is not Blocked, Waiting for the others.
+    target = (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {address_table} AS b WHERE b.contact_id = a.contact_id "  # noqa: S608 (our tables; values are parameters)
+        f"AND b.position < a.position AND b.state <> %s) THEN %s ELSE %s END"
+    )
+    target_values = [Address.BLOCKED, Address.WAITING, Address.SCHEDULED]
+    # Addresses already as the reset leaves them are not written: each written row costs its
+    # new version and, unless it fits on its page (campaigns 0003's fillfactor), index entries.
     sql = (
-        f"WITH addresses AS (UPDATE {address_table} AS a SET attempts = 0, state = CASE WHEN "  # noqa: S608 (our tables; values are parameters)
-        f"EXISTS (SELECT 1 FROM {address_table} AS b WHERE b.contact_id = a.contact_id "
-        f"AND b.position < a.position AND b.state <> %s) THEN %s ELSE %s END "
-        f"WHERE a.contact_id IN ({select}) AND a.state <> %s) "
+        f"WITH addresses AS (UPDATE {address_table} AS a SET attempts = 0, state = {target} "  # noqa: S608 (our tables; values are parameters)
+        f"WHERE a.contact_id IN ({select}) AND a.state <> %s "
+        f"AND (a.attempts <> 0 OR a.state <> {target})) "
         f"UPDATE {contact_table} SET state = CASE WHEN contact_list_id = ANY(%s) THEN %s "
         f"WHEN contact_list_id = ANY(%s) THEN %s ELSE %s END, "
         f"next_try_at = NULL, schedule_note = '', updated_at = %s WHERE id IN ({select})"
     )
     values = [
-        *(Address.BLOCKED, Address.WAITING, Address.SCHEDULED),
+        *target_values,
         *params,
         Address.BLOCKED,
+        *target_values,
         *(stopped, State.LIST_STOPPED, suspended, State.LIST_SUSPENDED, State.WAITING),
         now,
         *params,

@@ -181,6 +181,18 @@ def test_reset_puts_contacts_back_to_the_start(client_for, supervisor, campaign,
     assert state_of("BOB") == "done"
 
 
+def test_reset_fixes_addresses_without_attempts_in_the_wrong_state(
+    client_for, supervisor, campaign
+):
+    """Addresses at 0 attempts are rewritten too when their state is not the reset's."""
+    contact = CampaignContactFactory(contact_list=ContactListFactory(campaign=campaign))
+    for position, state in enumerate(("blocked", "waiting", "scheduled", "waiting")):
+        ContactAddressFactory(contact=contact, position=position, state=state, attempts=0)
+    reset(client_for(supervisor), campaign, selection=[contact.pk])
+    states = contact.addresses.order_by("position").values_list("state", "attempts")
+    assert list(states) == [("blocked", 0), ("scheduled", 0), ("waiting", 0), ("waiting", 0)]
+
+
 def test_reset_of_a_stopped_lists_contacts_holds_them(client_for, supervisor, campaign, book):
     book["ADA"].contact_list.state = "stopped"
     book["ADA"].contact_list.save()
