@@ -231,9 +231,13 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         kwargs = super().get_filterset_kwargs(filterset_class)
         return {**kwargs, "data": self.request.GET, "campaign": self.campaign}
 
+    @cached_property
+    def columns(self) -> list[str]:
+        """The columns the user chose: the table and the column chooser both need them."""
+        return services.columns_for(user=self.request.user, campaign=self.campaign)
+
     def get_table_kwargs(self):
-        shown = services.columns_for(user=self.request.user, campaign=self.campaign)
-        hidden = [name for name in CHOOSABLE_COLUMNS if name not in shown]
+        hidden = [name for name in CHOOSABLE_COLUMNS if name not in self.columns]
         menu = _row_menu(self.request, self.campaign)
         if not (menu.actions or menu.can_edit or menu.can_delete):
             hidden += ["selection", "actions"]
@@ -257,7 +261,7 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        extra = _contacts_context(self.request, self.campaign, self.filterset)
+        extra = _contacts_context(self.request, self.campaign, self.filterset, self.columns)
         return {**context, **extra, "page": self.page}
 
 
@@ -265,12 +269,15 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
 BASIC_FILTERS = ("q", "contact_list", "state")
 
 
-def _contacts_context(request: HttpRequest, campaign: Campaign, filterset) -> dict:
+def _contacts_context(
+    request: HttpRequest, campaign: Campaign, filterset, columns: list[str]
+) -> dict:
     query = _page_query(request)
     modes = query.copy()
     modes.pop("mode", None)
     used = {name for name in filterset.form.fields if request.GET.get(name)}
     user = request.user
+    import_list = campaign.lists.filter(state=ContactList.State.ACTIVE).first()
     return {
         "campaign": campaign,
         "tab": "contacts",
@@ -283,15 +290,14 @@ def _contacts_context(request: HttpRequest, campaign: Campaign, filterset) -> di
         "filtered": bool(used),
         "more_filters": bool(used - set(BASIC_FILTERS)),
         "export_form": ExportForm(),
-        "columns_form": ColumnChoiceForm(
-            initial={"columns": services.columns_for(user=user, campaign=campaign)}
-        ),
+        "columns_form": ColumnChoiceForm(initial={"columns": columns}),
         "advanced_filter": render_to_string(
             "campaigns/_advanced_filter.html", advanced_filter_context(request, campaign), request
         ),
-        "has_lists": campaign.lists.exists(),
+        # An active list is a list: the other query only when there is none.
+        "has_lists": import_list is not None or campaign.lists.exists(),
         # The import page opens on this campaign's first active list.
-        "import_list": campaign.lists.filter(state=ContactList.State.ACTIVE).first(),
+        "import_list": import_list,
         "can_import": user.has_perm("campaigns.import_campaigncontact"),
         "bulk_actions": any(user.has_perm(perm) for perm in BULK_PERMISSIONS.values()),
     }
