@@ -196,6 +196,8 @@ class CampaignContact(TenantModel, ImportedRow):
     schedule_note = models.CharField(_("scheduling note"), max_length=200, blank=True)
     priority = models.SmallIntegerField(_("priority"), default=100)
     top_priority = models.BooleanField(_("top priority"), default=False)
+    # Indexed only where set (campaigns_contact_agent): most contacts have none, and each
+    # index entry is a write for every UPDATE of a contact that is not heap-only (reset, claim).
     preferred_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("agent"),
@@ -203,9 +205,11 @@ class CampaignContact(TenantModel, ImportedRow):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris")
     manual_reschedules = models.PositiveIntegerField(_("manual reschedules"), default=0)
+    # Indexed only where set (campaigns_contact_qualif), as preferred_agent.
     qualification = models.ForeignKey(
         QualificationCode,
         verbose_name=_("qualification"),
@@ -213,6 +217,7 @@ class CampaignContact(TenantModel, ImportedRow):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -257,6 +262,18 @@ class CampaignContact(TenantModel, ImportedRow):
                 "id",
                 name="campaigns_contact_untried",
                 condition=Q(state="waiting", in_processing=True, next_try_at__isnull=True),
+            ),
+            # What deleting a user or a qualification code sets to NULL, and the page's filter
+            # on the agent: `= value` implies NOT NULL, so these partial indexes serve them.
+            models.Index(
+                fields=["preferred_agent"],
+                name="campaigns_contact_agent",
+                condition=Q(preferred_agent__isnull=False),
+            ),
+            models.Index(
+                fields=["qualification"],
+                name="campaigns_contact_qualif",
+                condition=Q(qualification__isnull=False),
             ),
             # Claims whose lease ran out (campaigns.api.claims_release_expired): a few rows.
             models.Index(
