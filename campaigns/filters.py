@@ -9,6 +9,10 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.forms.renderers import DjangoTemplates
+from django.utils.functional import Promise
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import query
@@ -18,6 +22,86 @@ from contactcenter.phones import InvalidPhone, to_e164
 LIST_MANAGEMENT = "list"
 CONTACT_MANAGEMENT = "contact"
 MODES = ((LIST_MANAGEMENT, _("List management")), (CONTACT_MANAGEMENT, _("Contact management")))
+
+
+_WIDGETS = "django/forms/widgets/"
+# Widget templates that are only an include of input.html.
+_INPUTS = {f"{_WIDGETS}{name}.html" for name in ("input", "text", "search", "date", "number")}
+# A checkbox or radio of a list: input.html too when its label is not wrapped around it.
+_OPTIONS = {
+    f"{_WIDGETS}{name}.html" for name in ("input_option", "checkbox_option", "radio_option")
+}
+
+
+def _attrs(attrs: dict) -> str:
+    """django/forms/widgets/attrs.html."""
+    return "".join(
+        f" {conditional_escape(name)}"
+        if value is True
+        else f' {conditional_escape(name)}="{conditional_escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class WidgetRenderer(DjangoTemplates):
+    """Django's templates for inputs and flat selects, written out in Python (the same HTML).
+
+    The contacts page shows some twenty filter widgets: through the templates, a widget
+    and each of its options was a template render, a sixth of the page's time. Any other
+    widget, or a select with option groups, goes to the templates as before.
+    """
+
+    def render(self, template_name, context, request=None):
+        widget = context.get("widget")
+        if template_name in _INPUTS or (template_name in _OPTIONS and not widget.get("wrap_label")):
+            return mark_safe(_input(widget))  # noqa: S308 - escaped in _input
+        if template_name == f"{_WIDGETS}select.html" and _flat(widget):
+            options = "".join(
+                f"\n  {_option(option)}\n"
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            )
+            html = f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>{options}\n</select>'
+            return mark_safe(html)  # noqa: S308 - every value is escaped
+        return super().render(template_name, context, request)
+
+
+def _input(widget: dict) -> str:
+    value = "" if widget["value"] is None else f' value="{conditional_escape(widget["value"])}"'
+    return (
+        f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
+        f"{value}{_attrs(widget['attrs'])}>"
+    )
+
+
+def _flat(widget: dict) -> bool:
+    """No option groups, and only text labels (a number or a date would be localised)."""
+    return all(
+        not name
+        and all(
+            option["template_name"] == f"{_WIDGETS}select_option.html"
+            and isinstance(option["label"], str | Promise)
+            for option in group
+        )
+        for name, group, _ in widget["optgroups"]
+    )
+
+
+def _option(option: dict) -> str:
+    # select_option.html, with the line end its include leaves.
+    return (
+        f'<option value="{conditional_escape(option["value"])}"{_attrs(option["attrs"])}>'
+        f"{conditional_escape(option['label'])}</option>"
+    )
+
+
+# One renderer for every form: each has its template engine, which caches the templates.
+WIDGET_RENDERER = WidgetRenderer()
+
+
+class FilterForm(forms.Form):
+    default_renderer = WIDGET_RENDERER
 
 
 def _date_input() -> forms.DateInput:
@@ -99,6 +183,7 @@ class CampaignContactFilter(django_filters.FilterSet):
     class Meta:
         model = CampaignContact
         fields = []
+        form = FilterForm
 
     def __init__(self, data=None, queryset=None, *, campaign: Campaign, **kwargs):
         # Always bound: the mode applies even to the bare page, which has no parameters.

@@ -21,7 +21,12 @@ from django_tables2 import RequestConfig, SingleTableMixin, SingleTableView
 
 from campaigns import donotcall, services
 from campaigns.filter_views import advanced_filter_context
-from campaigns.filters import CONTACT_MANAGEMENT, LIST_MANAGEMENT, CampaignContactFilter
+from campaigns.filters import (
+    CONTACT_MANAGEMENT,
+    LIST_MANAGEMENT,
+    WIDGET_RENDERER,
+    CampaignContactFilter,
+)
 from campaigns.forms import (
     CampaignContactForm,
     CampaignForm,
@@ -289,8 +294,8 @@ def _contacts_context(
         "basic_filters": BASIC_FILTERS,
         "filtered": bool(used),
         "more_filters": bool(used - set(BASIC_FILTERS)),
-        "export_form": ExportForm(),
-        "columns_form": ColumnChoiceForm(initial={"columns": columns}),
+        "export_form": ExportForm(renderer=WIDGET_RENDERER),
+        "columns_form": ColumnChoiceForm(initial={"columns": columns}, renderer=WIDGET_RENDERER),
         "advanced_filter": render_to_string(
             "campaigns/_advanced_filter.html", advanced_filter_context(request, campaign), request
         ),
