@@ -2,17 +2,19 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-TABLE = "campaigns_contactaddress"
+TABLES = ("campaigns_contactaddress", "campaigns_campaigncontact")
 
 
 def set_fillfactor(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {TABLE} SET (fillfactor = 90)")
+        for table in TABLES:
+            schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = 90)")
 
 
 def reset_fillfactor(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {TABLE} RESET (fillfactor)")
+        for table in TABLES:
+            schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):
@@ -23,8 +25,11 @@ class Migration(migrations.Migration):
     heap-only tuple); COPY otherwise fills the pages to the brim. Pages written from now on
     keep 10% free; existing ones get it when the table is rewritten (VACUUM FULL, a reload).
 
-    Contacts: the agent and qualification are indexed only where set (most contacts have
-    neither), one or two index entries less per rewritten contact.
+    Contacts: their state and next try are indexed, so their updates are never heap-only, but
+    a new version on the same page halves the pages a reset of 100,000 contacts dirties (49k to
+    21k buffers; the backend's own evictions from 30k to 2k). The agent and qualification are
+    indexed only where set (most contacts have neither): one or two index entries less per
+    rewritten contact.
     """
 
     dependencies = [
