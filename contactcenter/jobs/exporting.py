@@ -13,10 +13,8 @@ import io
 import os
 import re
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from queue import Full, Queue
 from typing import ClassVar
 
 from django.core.files import File
@@ -24,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 
+from contactcenter.jobs.ahead import produced_ahead
 from contactcenter.jobs.importing import FORMULA_TRIGGERS, claim, fail_unexpectedly, finish
 from contactcenter.models import Job
 
@@ -104,19 +103,8 @@ def _fetched_ahead(selection: QuerySet, depth: int = 4) -> Iterator[tuple]:
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         yield from selection.iterator(chunk_size=CHUNK)
         return
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
 
-    def offer(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def fetch() -> None:
+    def fetched() -> Iterator[list[tuple]]:
         try:
             # In a transaction, the server-side cursor is a plain one; in autocommit Django
             # declares it WITH HOLD, which makes PostgreSQL compute the whole result first.
@@ -125,30 +113,15 @@ def _fetched_ahead(selection: QuerySet, depth: int = 4) -> Iterator[tuple]:
                 for values in selection.iterator(chunk_size=CHUNK):
                     chunk.append(values)
                     if len(chunk) >= CHUNK:
-                        if not offer(chunk):
-                            return
+                        yield chunk
                         chunk = []
-                if chunk and not offer(chunk):
-                    return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the reading thread, which raises it
-            offer(exc)
+                if chunk:
+                    yield chunk
         finally:
-            connection.close()  # this thread's own connection
+            connection.close()  # the thread's own connection
 
-    thread = threading.Thread(target=fetch, name="export-fetch-ahead", daemon=True)
-    thread.start()
-    try:
-        while (item := queue.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
-    finally:
-        stop.set()
-        thread.join()
-
-
-_DONE = object()
+    for chunk in produced_ahead(fetched, name="export-fetch-ahead", depth=depth):
+        yield from chunk
 
 
 class _Echo:

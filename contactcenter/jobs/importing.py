@@ -12,10 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from queue import Full, Queue
 from typing import TYPE_CHECKING, ClassVar
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -25,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contactcenter.jobs import files
+from contactcenter.jobs.ahead import produced_ahead
 from contactcenter.models import Job, JobRejection
 from contactcenter.notifications import notify_job_finished
 
@@ -348,9 +347,6 @@ def _checked_batches(
         yield batch
 
 
-_DONE = object()
-
-
 def _ahead(batches: Iterator[CheckedBatch], depth: int = 2) -> Generator[CheckedBatch]:
     """The next batches read and checked in a thread while this one is written.
 
@@ -359,43 +355,17 @@ def _ahead(batches: Iterator[CheckedBatch], depth: int = 2) -> Generator[Checked
     Importer.checks_ahead) and speaks the job's language. At most `depth` batches wait, so
     memory stays bounded; closing the generator (a cancelled job) stops the thread.
     """
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
     language = translation.get_language()
 
-    def offer(item: object) -> bool:
-        """Queue `item` unless the writer has stopped listening; False once it has."""
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
+    def checked() -> Iterator[CheckedBatch]:
         if language:
             translation.activate(language)
         try:
-            for batch in batches:
-                if not offer(batch):
-                    return
-            offer(_DONE)
-        except BaseException as exc:  # handed to the writing thread, which raises it
-            offer(exc)
+            yield from batches
         finally:
             translation.deactivate()
 
-    thread = threading.Thread(target=produce, name="import-check-ahead", daemon=True)
-    thread.start()
-    try:
-        while (item := queue.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    return produced_ahead(checked, name="import-check-ahead", depth=depth)
 
 
 def _stop(job: Job) -> None:

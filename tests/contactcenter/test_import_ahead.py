@@ -29,11 +29,19 @@ def ahead_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "import-check-ahead"]
 
 
-def test_checking_ahead_changes_nothing_of_the_outcome(settings, supervisor, outsider):
+def test_checking_ahead_changes_nothing_of_the_outcome(settings, monkeypatch, supervisor, outsider):
     settings.JOBS_CHECK_AHEAD = False
     by_turns = final_state(imported(outsider, MIXED))
     settings.JOBS_CHECK_AHEAD = True
+    original, checked_in = ExternalContactImporter.clean_row, set()
+
+    def clean_row(self, values):
+        checked_in.add(threading.current_thread().name)
+        return original(self, values)
+
+    monkeypatch.setattr(ExternalContactImporter, "clean_row", clean_row)
     ahead = final_state(imported(supervisor, MIXED))
+    assert checked_in == {"import-check-ahead"}  # the rows were checked by the thread
     assert ahead == by_turns
     # Bob (phone), ADA (earlier in the file) and the nameless row are rejected.
     assert ahead["counters"] == (9, 9, 6, 0, 3)
