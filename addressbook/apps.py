@@ -7,11 +7,11 @@ class AddressBookConfig(AppConfig):
     verbose_name = _("Address book")
 
     def ready(self) -> None:
-        from addressbook import demo, directory, imports, tasks
+        from addressbook import demo, directory, exports, imports, tasks
         from contactcenter import registry, roles
 
         registry.register_importer(imports.ExternalContactImporter)
-        registry.register_exporter(imports.ExternalContactExporter)
+        registry.register_exporter(exports.ExternalContactExporter)
         registry.register_directory_source(directory.SOURCE)
         registry.demo_seeders.append(demo.seed)
         registry.on_worker_ready.append(tasks.index_all_backlogs)

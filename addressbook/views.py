@@ -17,9 +17,9 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin, SingleTableView
 
 from addressbook import services
+from addressbook.exports import ExternalContactExporter
 from addressbook.filters import ExternalContactFilter
 from addressbook.forms import AddressBookForm, ExternalContactForm
-from addressbook.imports import ExternalContactExporter
 from addressbook.models import AddressBook, ExternalContact, SearchBacklog, name_key
 from addressbook.tables import AddressBookTable, ExternalContactTable
 from contactcenter import registry

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve
 
-from addressbook.imports import ExternalContactExporter
+from addressbook.exports import ExternalContactExporter
 from addressbook.models import ExternalContact
 from contactcenter import services
 from contactcenter.jobs.exporting import neutralise, stream_csv
