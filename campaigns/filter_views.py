@@ -155,18 +155,25 @@ def _back(request: HttpRequest, campaign: Campaign, expression: str | None) -> s
     return f"{path}?{params.urlencode()}" if params else path
 
 
-def advanced_filter_context(request: HttpRequest, campaign: Campaign) -> dict:
+# advanced_filter_context() reads `?expr` itself unless told its verdict.
+_READ = object()
+
+
+def advanced_filter_context(
+    request: HttpRequest, campaign: Campaign, query_error: query.QueryError | object | None = _READ
+) -> dict:
     """The context of templates/campaigns/_advanced_filter.html for the contacts page.
 
-    `query_error` is apply()'s verdict on `?expr` (None when it reads well); the page applies
-    `expression` itself, with query.apply() on its own scoped queryset.
+    `query_error` is the verdict on `?expr` (None when it reads well): the contacts page passes
+    its filterset's (CampaignContactFilter.expression_error), so the expression is read once.
     """
     expression = request.GET.get("expr", "")
-    query_error = None
-    try:
-        query.apply(CampaignContact.objects.none(), expression)
-    except query.QueryError as error:
-        query_error = error
+    if query_error is _READ:
+        try:
+            query.condition(expression)
+            query_error = None
+        except query.QueryError as error:
+            query_error = error
     # The page's other parameters (view, sort…) survive a change of filter.
     keep = [
         (key, value)

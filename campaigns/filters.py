@@ -190,7 +190,7 @@ class CampaignContactFilter(django_filters.FilterSet):
         super().__init__(data if data is not None else {}, queryset, **kwargs)
         self.campaign = campaign
         self.region = campaign.tenant.default_phone_region
-        self.expression_error = None
+        self._verdict: query.QueryError | bool | None = False  # False: not read yet
         self.filters["contact_list"].queryset = campaign.lists.all()
         self.filters["qualification"].queryset = campaign.qualifications.order_by("code")
         self.filters["preferred_agent"].queryset = campaign.tenant.users.filter(
@@ -222,13 +222,23 @@ class CampaignContactFilter(django_filters.FilterSet):
             queryset = self._advanced(queryset)
         return queryset
 
+    @property
+    def expression_error(self) -> query.QueryError | None:
+        """Why `expr` cannot be read (None when it reads well), parsed once a request: the
+        advanced filter panel shows this verdict, with positions into `expr` as written."""
+        if self._verdict is False:
+            try:
+                self._condition = query.condition((self.data or {}).get("expr") or "")
+                self._verdict = None
+            except query.QueryError as exc:
+                self._verdict = exc
+        return self._verdict
+
     def _advanced(self, queryset: QuerySet) -> QuerySet:
         """The advanced filter; one that cannot be read matches nothing (never everything)."""
-        try:
-            return query.apply(queryset, self.expression)
-        except query.QueryError as exc:
-            self.expression_error = exc
+        if self.expression_error is not None:
             return queryset.none()
+        return queryset if self._condition is None else queryset.filter(self._condition)
 
     def keyword(self, queryset: QuerySet, _name: str, value: str) -> QuerySet:
         value = value.strip()

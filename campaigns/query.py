@@ -735,8 +735,14 @@ def apply(queryset: QuerySet, expression: str) -> QuerySet:
 
     The queryset's scoping (tenant, campaign, view) is kept: this only adds conditions.
     """
+    found = condition(expression)
+    return queryset if found is None else queryset.filter(found)
+
+
+def condition(expression: str) -> Q | None:
+    """The condition `expression` stands for (None when blank), or QueryError."""
     tree = parse(expression)
-    return queryset if tree is None else queryset.filter(_q(tree))
+    return None if tree is None else _q(tree)
 
 
 # --- writing an expression -----------------------------------------------------------------------

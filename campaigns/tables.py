@@ -5,7 +5,6 @@ from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import django_tables2 as tables
-from django.db.models import F, QuerySet
 from django.template import Context
 from django.template.loader import get_template
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django_tables2.data import TableListData
 
 from campaigns.models import Campaign, CampaignContact, ContactAddress, ContactList
 
@@ -70,20 +70,12 @@ def _badge(label: str, css: str) -> str:
     return format_html('<span class="badge {}">{}</span>', css, label)
 
 
-def keyset_ordered(queryset: QuerySet, order: str) -> QuerySet:
-    """The keyset's own order, (column, id) with blanks last, whatever the database's habit."""
-    column, descending = order.lstrip("-"), order.startswith("-")
-    field = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return queryset.order_by(field, "-pk" if descending else "pk")
+class KeysetRows(TableListData):
+    """A keyset page's rows, already in the page's order (see campaigns.paging): the table
+    shows which column sorts them but does not sort them again."""
 
-
-def _keyset_order(column: str):
-    """A table's order_<column> method: sorting the page's rows as the keyset sorted them."""
-
-    def order(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
-        return keyset_ordered(queryset, f"-{column}" if is_descending else column), True
-
-    return order
+    def order_by(self, aliases) -> None:
+        pass
 
 
 class CampaignTable(tables.Table):
@@ -210,15 +202,6 @@ class CampaignContactTable(tables.Table):
     created_at = tables.Column(verbose_name=_("Created on"))
     custom_fields = tables.Column(verbose_name=_("Custom fields"), orderable=False)
     actions = tables.Column(verbose_name="", orderable=False, empty_values=())
-
-    order_external_id = _keyset_order("external_id")
-    order_state = _keyset_order("state")
-    order_next_try_at = _keyset_order("next_try_at")
-    order_priority = _keyset_order("priority")
-    order_time_zone = _keyset_order("time_zone")
-    order_manual_reschedules = _keyset_order("manual_reschedules")
-    order_updated_at = _keyset_order("updated_at")
-    order_created_at = _keyset_order("created_at")
 
     class Meta:
         model = CampaignContact

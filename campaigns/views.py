@@ -5,11 +5,10 @@ from functools import cached_property
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -43,8 +42,8 @@ from campaigns.tables import (
     CampaignContactTable,
     CampaignTable,
     ContactListTable,
+    KeysetRows,
     RowMenu,
-    keyset_ordered,
     zone_info,
 )
 from contactcenter.access import get_for_tenant, require_perm, tenant_of
@@ -215,7 +214,10 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
 
     @cached_property
     def campaign(self) -> Campaign:
-        return get_for_tenant(Campaign, self.request, self.kwargs["pk"])
+        campaign = get_for_tenant(Campaign, self.request, self.kwargs["pk"])
+        # Found inside the user's tenant: that is its tenant, no need to read it again.
+        campaign.tenant = tenant_of(self.request)
+        return campaign
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # No scheduler lifts the blocks of expired do-not-call entries: the page does, daily.
@@ -241,28 +243,28 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         """The columns the user chose: the table and the column chooser both need them."""
         return services.columns_for(user=self.request.user, campaign=self.campaign)
 
+    @cached_property
+    def menu(self) -> RowMenu:
+        return _row_menu(self.request, self.campaign)
+
     def get_table_kwargs(self):
         hidden = [name for name in CHOOSABLE_COLUMNS if name not in self.columns]
-        menu = _row_menu(self.request, self.campaign)
-        if not (menu.actions or menu.can_edit or menu.can_delete):
+        if not (self.menu.actions or self.menu.can_edit or self.menu.can_delete):
             hidden += ["selection", "actions"]
-        return {"exclude": hidden, "order_by": (self.order,), "menu": menu}
+        return {"exclude": hidden, "order_by": (self.order,), "menu": self.menu}
 
     def get_table_data(self):
         paginate = keyset_page_blanks_last if self.order.endswith("next_try_at") else keyset_page
+        # The page's rows come with what their cells show: one query, then their addresses.
         self.page = paginate(
-            self.object_list,
+            self.object_list.select_related("contact_list", "preferred_agent", "qualification"),
             self.order,
             after=self.request.GET.get("after", ""),
             before=self.request.GET.get("before", ""),
             per_page=PER_PAGE,
         )
-        rows = self.get_queryset().filter(pk__in=[row.pk for row in self.page.rows])
-        return (
-            keyset_ordered(rows, self.order)
-            .select_related("contact_list", "preferred_agent", "qualification")
-            .prefetch_related("addresses")
-        )
+        prefetch_related_objects(self.page.rows, "addresses")
+        return KeysetRows(self.page.rows)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -282,7 +284,7 @@ def _contacts_context(
     modes.pop("mode", None)
     used = {name for name in filterset.form.fields if request.GET.get(name)}
     user = request.user
-    import_list = campaign.lists.filter(state=ContactList.State.ACTIVE).first()
+    lists = list(campaign.lists.all())
     return {
         "campaign": campaign,
         "tab": "contacts",
@@ -296,13 +298,12 @@ def _contacts_context(
         "more_filters": bool(used - set(BASIC_FILTERS)),
         "export_form": ExportForm(renderer=WIDGET_RENDERER),
         "columns_form": ColumnChoiceForm(initial={"columns": columns}, renderer=WIDGET_RENDERER),
-        "advanced_filter": render_to_string(
-            "campaigns/_advanced_filter.html", advanced_filter_context(request, campaign), request
+        **advanced_filter_context(request, campaign, filterset.expression_error),
+        "has_lists": bool(lists),
+        # The import page opens on this campaign's first active list (by name).
+        "import_list": next(
+            (item for item in lists if item.state == ContactList.State.ACTIVE), None
         ),
-        # An active list is a list: the other query only when there is none.
-        "has_lists": import_list is not None or campaign.lists.exists(),
-        # The import page opens on this campaign's first active list.
-        "import_list": import_list,
         "can_import": user.has_perm("campaigns.import_campaigncontact"),
         "bulk_actions": any(user.has_perm(perm) for perm in BULK_PERMISSIONS.values()),
     }
