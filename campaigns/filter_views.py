@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import query
+from campaigns.filters import WIDGET_RENDERER
 from campaigns.models import Campaign, CampaignContact, SavedFilter
 from contactcenter.access import get_for_tenant
 from contactcenter.models import User
@@ -50,6 +51,9 @@ class SaveFilterForm(forms.Form):
 
 
 class ClauseForm(forms.Form):
+    # Its selects are rendered in Python, as the contacts page's filters (same HTML).
+    default_renderer = WIDGET_RENDERER
+
     join = forms.ChoiceField(
         label=gettext_lazy("Join with"),
         choices=[("and", gettext_lazy("and")), ("or", gettext_lazy("or"))],

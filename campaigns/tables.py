@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -124,8 +125,30 @@ def _text(value) -> str:
     return "—" if value is None or value == "" else escape(str(value))
 
 
-def _when(value) -> str:
-    return escape(date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT"))
+def _moment(value, zone: str | None = None) -> str:
+    """`value` as a short date and time, in the user's time zone or in the IANA `zone`."""
+    local = timezone.localtime(value, None if zone is None else zone_info(zone))
+    return date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def _next_try(record: CampaignContact, moment=_moment) -> str:
+    """When, in the user's time zone (the contact's own in the tooltip), and why there."""
+    value = record.next_try_at
+    if value is None:
+        when = f'<span class="text-body-secondary">{escape(str(_("By priority")))}</span>'
+    else:
+        title = _("%(when)s for the contact (%(zone)s)") % {
+            "when": moment(value, record.time_zone),
+            "zone": record.time_zone,
+        }
+        when = f'<span class="text-nowrap" title="{escape(title)}">{escape(moment(value))}</span>'
+    if not record.schedule_note:
+        return when
+    note = escape(record.schedule_note)
+    return (
+        f'{when}<div class="small text-body-secondary text-truncate schedule-note" '
+        f'style="max-width: 14rem" title="{note}">{note}</div>'
+    )
 
 
 # Bootstrap badge of each state; the others (paused, held by their list) are warnings.
@@ -248,6 +271,11 @@ class CampaignContactTable(tables.Table):
             for state, label in ContactAddress.State.choices
         }
         attempts = escape(str(_("Attempts")))
+        # Rows often share a moment (a batch imported at once): each is formatted once.
+        moment = functools.cache(_moment)
+
+        def when(value) -> str:
+            return escape(moment(value)) if value else "—"
 
         def address(a: ContactAddress) -> str:
             kind = kinds.get(a.kind) or escape(str(a.get_kind_display()))
@@ -263,6 +291,11 @@ class CampaignContactTable(tables.Table):
                 f'<div class="text-nowrap">{escape(str(a.value))} '
                 f'<span class="text-body-secondary">· {kind}</span> {badge}{tried}</div>'
             )
+
+        def addresses(r: CampaignContact):
+            # The page prefetches them as a list (see ContactsView.get_table_data).
+            found = getattr(r, "address_list", None)
+            return r.addresses.all() if found is None else found
 
         def external_id(r: CampaignContact) -> str:
             shown = _text(r.external_id)
@@ -288,7 +321,7 @@ class CampaignContactTable(tables.Table):
             "state": lambda r: (
                 f"<td>{(states.get(r.state) or self.render_state(r)) if r.state else '—'}</td>"
             ),
-            "next_try_at": lambda r: f"<td>{self.render_next_try_at(r, r.next_try_at)}</td>",
+            "next_try_at": lambda r: f"<td>{_next_try(r, moment)}</td>",
             "priority": lambda r: f"<td>{_text(r.priority)}</td>",
             "top_priority": top,
             "preferred_agent": lambda r: (
@@ -299,9 +332,9 @@ class CampaignContactTable(tables.Table):
             "qualification": lambda r: (
                 f"<td>{_text(r.qualification.code if r.qualification else None)}</td>"
             ),
-            "updated_at": lambda r: f"<td>{_when(r.updated_at) if r.updated_at else '—'}</td>",
-            "addresses": lambda r: f"<td>{''.join(map(address, r.addresses.all())) or '—'}</td>",
-            "created_at": lambda r: f"<td>{_when(r.created_at) if r.created_at else '—'}</td>",
+            "updated_at": lambda r: f"<td>{when(r.updated_at)}</td>",
+            "addresses": lambda r: f"<td>{''.join(map(address, addresses(r))) or '—'}</td>",
+            "created_at": lambda r: f"<td>{when(r.created_at)}</td>",
             "custom_fields": lambda r: (
                 f"<td>{'—' if r.custom_fields in (None, '') else self.render_custom_fields(r.custom_fields)}</td>"
             ),
@@ -330,27 +363,8 @@ class CampaignContactTable(tables.Table):
     def render_state(self, record: CampaignContact) -> str:
         return _badge(record.get_state_display(), STATE_BADGES.get(record.state, "text-bg-warning"))
 
-    def render_next_try_at(self, record: CampaignContact, value) -> str:
-        """When, in the user's time zone (the contact's own in the tooltip), and why there."""
-        if value is None:
-            when = format_html('<span class="text-body-secondary">{}</span>', _("By priority"))
-        else:
-            local = timezone.localtime(value, zone_info(record.time_zone))
-            title = _("%(when)s for the contact (%(zone)s)") % {
-                "when": date_format(local, "SHORT_DATETIME_FORMAT"),
-                "zone": record.time_zone,
-            }
-            shown = date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
-            when = format_html('<span class="text-nowrap" title="{}">{}</span>', title, shown)
-        if not record.schedule_note:
-            return when
-        return format_html(
-            '{}<div class="small text-body-secondary text-truncate schedule-note" '
-            'style="max-width: 14rem" title="{}">{}</div>',
-            when,
-            record.schedule_note,
-            record.schedule_note,
-        )
+    def render_next_try_at(self, record: CampaignContact) -> str:
+        return mark_safe(_next_try(record))  # noqa: S308 - escaped in _next_try
 
     def render_addresses(self, record: CampaignContact) -> str:
         lines = [
