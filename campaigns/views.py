@@ -34,7 +34,7 @@ from campaigns.forms import (
     QualificationCodeForm,
 )
 from campaigns.models import Campaign, CampaignContact, ContactList, QualificationCode
-from campaigns.paging import keyset_page_blanks_last
+from campaigns.paging import keyset_page_blanks_last, serial_plans
 from campaigns.services import CampaignContactExporter
 from campaigns.tables import (
     CHOOSABLE_COLUMNS,
@@ -256,13 +256,14 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     def get_table_data(self):
         paginate = keyset_page_blanks_last if self.order.endswith("next_try_at") else keyset_page
         # The page's rows come with what their cells show: one query, then their addresses.
-        self.page = paginate(
-            self.object_list.select_related("contact_list", "preferred_agent", "qualification"),
-            self.order,
-            after=self.request.GET.get("after", ""),
-            before=self.request.GET.get("before", ""),
-            per_page=PER_PAGE,
-        )
+        with serial_plans():
+            self.page = paginate(
+                self.object_list.select_related("contact_list", "preferred_agent", "qualification"),
+                self.order,
+                after=self.request.GET.get("after", ""),
+                before=self.request.GET.get("before", ""),
+                per_page=PER_PAGE,
+            )
         # to_attr: a list on each row, not a queryset made per row (a third of the fetch).
         addresses = Prefetch("addresses", to_attr="address_list")
         prefetch_related_objects(self.page.rows, addresses)

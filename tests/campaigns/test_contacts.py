@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from campaigns import scheduling
 from campaigns.models import CampaignContact, ColumnChoice, ContactAddress
+from campaigns.paging import serial_plans
 from campaigns.tables import DEFAULT_COLUMNS
 from tests.campaigns.factories import (
     CampaignContactFactory,
@@ -559,3 +561,16 @@ def test_agent_and_outsider_may_not_delete_a_contact(client_for, agent, outsider
     assert client_for(agent).post(url).status_code == 403
     assert client_for(outsider).post(url).status_code == 404
     assert CampaignContact.objects.filter(pk=ada.pk).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL planner setting")
+def test_a_page_is_planned_without_parallel_workers_then_the_setting_is_reset(db):
+    def workers() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0]
+
+    before = workers()
+    with serial_plans():
+        assert workers() == "0"
+    assert workers() == before
