@@ -10,13 +10,13 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.forms.renderers import DjangoTemplates
-from django.utils.functional import Promise
+from django.utils.functional import Promise, cached_property
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import query
-from campaigns.models import Campaign, CampaignContact, ContactAddress
+from campaigns.models import Campaign, CampaignContact, ContactAddress, ContactList
 from contactcenter.phones import InvalidPhone, to_e164
 
 LIST_MANAGEMENT = "list"
@@ -200,6 +200,15 @@ class CampaignContactFilter(django_filters.FilterSet):
             self.filters[name].field.widget = forms.Select(
                 choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
             )
+
+    @cached_property
+    def lists(self) -> list[ContactList]:
+        """The campaign's lists, by name, read once: the list filter offers them as they are
+        (its select would read them again) and the page needs them besides."""
+        found = list(self.filters["contact_list"].queryset)
+        field = self.form.fields["contact_list"]
+        field.widget.choices = [("", field.empty_label), *((item.pk, str(item)) for item in found)]
+        return found
 
     @property
     def matches(self) -> QuerySet:

@@ -287,7 +287,7 @@ def _contacts_context(
     modes.pop("mode", None)
     used = {name for name in filterset.form.fields if request.GET.get(name)}
     user = request.user
-    lists = list(campaign.lists.all())
+    lists = filterset.lists
     return {
         "campaign": campaign,
         "tab": "contacts",
