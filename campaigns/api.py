@@ -34,8 +34,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -70,6 +70,14 @@ REPORTABLE = (CampaignContact.State.RUNNING, CampaignContact.State.WAITING)
 # How often a campaign's expired claims are looked for (a read of the campaigns_contact_claimed
 # index, which holds the Running contacts only).
 RELEASE_EVERY_SECONDS = 60
+# A token's last use is written at most this often: a write (and a commit) per call otherwise.
+LAST_USED_PRECISION = timedelta(minutes=1)
+# The dialer's order: top priority, priority, next try (never tried first among equals), id.
+DIALER_ORDER = ("-top_priority", "-priority", "next_try_at", "id")
+MERGED_ORDER = ("-top_priority", "-priority", F("next_try_at").asc(nulls_first=True), "id")
+# What a claim reads of a contact: the order, the calling window, the hand-off.
+CLAIM_FIELDS = ("top_priority", "priority", "next_try_at", "time_zone", "schedule_note",
+                "external_id", "custom_fields")  # fmt: skip
 
 
 # --- the dialer's operations ------------------------------------------------------------------
@@ -198,29 +206,48 @@ def _schedule_another_address(failed: ContactAddress) -> ContactAddress | None:
 def _due_in_dialer_order(
     campaign: Campaign, now: datetime, chunk: int
 ) -> Iterator[CampaignContact]:
-    """Contacts that may be dialled now but for their calling window, in the dialer's order:
-    top priority, priority, next try (never tried first), id.
+    """Contacts that may be dialled now but for their calling window, in the dialer's order
+    (DIALER_ORDER), each locked (rows another dialer holds are skipped).
 
     Two streams, each read in the order of its own partial index (`campaigns_contact_untried`,
     `campaigns_contact_dialer`), merged so that never-tried contacts come first among equals.
+    Where the database can (PostgreSQL), the first `chunk` are one query that merges the heads
+    of both streams and locks only the rows it returns; past them, or elsewhere, the streams
+    are read and locked chunk by chunk.
     """
     dialable = ContactAddress.objects.filter(contact=OuterRef("pk"), state__in=DIALABLE)
     # The active lists' ids as values, not a subquery: PostgreSQL then knows from its
     # statistics how many contacts they hold, and reads the index in order instead of
     # sorting every due contact (3 ms instead of 1.1 s at 1M contacts).
     active = ContactList.objects.filter(campaign=campaign, state=ContactList.State.ACTIVE)
-    due = (
+    waiting = (
         CampaignContact.objects.for_tenant(campaign.tenant)
         .filter(campaign=campaign, in_processing=True, state=CampaignContact.State.WAITING)
-        .filter(Exists(dialable), contact_list__in=list(active.values_list("pk", flat=True)))
-        .order_by("-top_priority", "-priority", "next_try_at", "id")
-        .select_for_update(skip_locked=True, of=("self",))
+        .only(*CLAIM_FIELDS)
     )
-    return heapq.merge(
-        _read_in_chunks(due.filter(next_try_at__isnull=True), chunk),
-        _read_in_chunks(due.filter(next_try_at__lte=now), chunk),
+    due = waiting.filter(
+        Exists(dialable), contact_list__in=list(active.values_list("pk", flat=True))
+    )
+    untried = due.filter(next_try_at__isnull=True).order_by(*DIALER_ORDER)
+    tried = due.filter(next_try_at__lte=now).order_by(*DIALER_ORDER)
+    seen: set[int] = set()
+    if connection.features.supports_slicing_ordering_in_compound:
+        heads = untried.values("pk")[:chunk].union(tried.values("pk")[:chunk], all=True)
+        # The conditions again: a row changed since the heads were read is checked once locked.
+        first = list(
+            waiting.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now), pk__in=heads)
+            .order_by(*MERGED_ORDER)
+            .select_for_update(skip_locked=True, of=("self",))[:chunk]
+        )
+        yield from first
+        seen = {contact.pk for contact in first}
+    locked = {"skip_locked": True, "of": ("self",)}
+    streams = heapq.merge(
+        _read_in_chunks(untried.select_for_update(**locked), chunk),
+        _read_in_chunks(tried.select_for_update(**locked), chunk),
         key=lambda contact: (not contact.top_priority, -contact.priority),
     )
+    yield from (contact for contact in streams if contact.pk not in seen)
 
 
 def _read_in_chunks(queryset: QuerySet, chunk: int) -> Iterator[CampaignContact]:
@@ -272,18 +299,16 @@ def _address_to_dial_unless_blocked(
     """The address to dial of each contact that has one, once the do-not-call lists have been
     re-checked: an entry written behind the services' back (the admin) blocks here all the same.
 
-    The contacts' blockable addresses are read once and only their values are looked up in the
-    lists (an index lookup each); the set-based block runs only when one of them matches.
+    The contacts' blockable addresses are read once, each with whether a live entry of the
+    campaign's lists holds its value (an index lookup each); the set-based block runs only
+    when one does.
     """
     blockable = list(
-        ContactAddress.objects.filter(contact_id__in=contact_ids, state__in=CALLABLE).order_by(
-            "contact_id", _rescheduled_first(), "position"
-        )
+        ContactAddress.objects.filter(contact_id__in=contact_ids, state__in=CALLABLE)
+        .annotate(listed=donotcall.live_entry_matches(campaign.tenant, campaign.pk))
+        .order_by("contact_id", _rescheduled_first(), "position")
     )
-    values = {address.value for address in blockable}
-    if values and donotcall.blocked_values(
-        tenant=campaign.tenant, campaign=campaign, values=values
-    ):
+    if any(address.listed for address in blockable):
         donotcall.block_matching(tenant=campaign.tenant, contact_ids=contact_ids)
         return _address_to_dial(contact_ids)
     return _first_dialable(blockable)
@@ -329,7 +354,9 @@ def dialer_token_required(view: Callable) -> Callable:
             response = _errors(401, Authorization=_("A valid dialer token is required."))
             response["WWW-Authenticate"] = 'Bearer realm="dialer"'
             return response
-        DialerToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+            DialerToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return view(request, token.tenant, *args, **kwargs)
 
     return login_not_required(csrf_exempt(wrapper))

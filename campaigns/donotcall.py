@@ -266,7 +266,7 @@ def _block(tenant, scope: _Scope, values: list[str] | None) -> int:
     addresses = _addresses(tenant, scope, values)
     blocked = (
         addresses.filter(state__in=BLOCKABLE)
-        .filter(_matched(tenant, scope.campaign_id))
+        .filter(live_entry_matches(tenant, scope.campaign_id))
         .update(state=State.BLOCKED)
     )
     if blocked:
@@ -279,7 +279,7 @@ def _release(tenant, scope: _Scope, values: list[str] | QuerySet | None) -> int:
     addresses = _addresses(tenant, scope, values)
     released = (
         addresses.filter(state=State.BLOCKED)
-        .exclude(_matched(tenant, scope.campaign_id))
+        .exclude(live_entry_matches(tenant, scope.campaign_id))
         .update(
             state=Case(
                 When(attempts__gte=scope.max_attempts, then=Value(State.FAILED)),
@@ -292,7 +292,7 @@ def _release(tenant, scope: _Scope, values: list[str] | QuerySet | None) -> int:
     return released
 
 
-def _matched(tenant, campaign_id) -> Exists:
+def live_entry_matches(tenant, campaign_id) -> Exists:
     """An unexpired entry of a list attached to the campaign has the address's value."""
     attached = Campaign.do_not_call_lists.through.objects.filter(campaign_id=campaign_id)
     return Exists(

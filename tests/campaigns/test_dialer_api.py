@@ -108,6 +108,18 @@ def test_the_token_scheme_is_case_insensitive_and_its_use_is_recorded(campaign, 
     assert DialerToken.objects.get().last_used_at == NOW
 
 
+def test_the_tokens_last_use_is_written_at_most_once_a_minute(campaign, token, monkeypatch):
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    url = reverse("dialer_next", args=[campaign.pk])
+    for seconds in (0, 59, 60):
+        monkeypatch.setattr(timezone, "now", lambda s=seconds: NOW + timedelta(seconds=s))
+        assert client.get(url).status_code == 200
+    assert DialerToken.objects.get().last_used_at == NOW + timedelta(seconds=60)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    assert not [q for q in queries if "UPDATE" in q["sql"] and "dialertoken" in q["sql"]]
+
+
 def test_another_tenants_campaign_is_404_and_nothing_is_claimed(dialer, tenant_b):
     foreign = contact_in(CampaignFactory(tenant=tenant_b))
     response = dialer.get(reverse("dialer_next", args=[foreign.campaign_id]))
