@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from django.core.exceptions import ValidationError
@@ -93,6 +95,56 @@ class ExternalContactImporter(Importer):
         )
 
     def write_batch(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+        """Create what the unique name allows; every other row is refused with its reason."""
+        if not rows:
+            return BatchResult()
+        if connection.vendor == "postgresql":
+            return self._write_by_copy(rows)
+        return self._write_by_values(rows)
+
+    def _earlier_in_file(self, name: str) -> str:
+        return _("Name: “%(name)s” appears earlier in the file") % {"name": name}
+
+    def _already_exists(self, name: str) -> str:
+        return _("Name: “%(name)s” already exists") % {"name": name}
+
+    def _write_by_copy(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+        """PostgreSQL: COPY into a staging table, then one statement does the rest.
+
+        It inserts the first row of each name in file order, records the batch's range of ids
+        for the search task, and lists the rows refused and why, so that nothing comes back
+        to Python but the count and the refused rows.
+        """
+        out = io.StringIO()
+        # Every field quoted: in COPY's CSV format only an unquoted empty field is NULL.
+        csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(
+            (line, *row) for line, row in rows
+        )
+        with connection.cursor() as cursor:
+            # Emptied first: ON COMMIT does it in production, but not between savepoints.
+            cursor.execute(f"{_STAGING}; TRUNCATE addressbook_staging")
+            with cursor.cursor.copy(
+                f"COPY addressbook_staging ({', '.join(_STAGED)}) FROM STDIN (FORMAT csv)"
+            ) as copy:
+                copy.write(out.getvalue())
+            del out
+            now = timezone.now()
+            cursor.execute(
+                _WRITE_STAGED,
+                {"tenant": self.tenant.pk, "job": self.job.pk, "now": now},
+            )
+            result = BatchResult()
+            for line, name, earlier, created in cursor.fetchall():
+                if line == 0:
+                    result.created = created
+                else:
+                    reason = self._earlier_in_file if earlier else self._already_exists
+                    result.rejected.append((line, reason(name)))
+        result.rejected.sort()
+        return result
+
+    def _write_by_values(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+        """Elsewhere (SQLite): multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, in chunks."""
         result, fresh, seen = BatchResult(), [], set()
         for line, row in rows:
             key = row[0].lower()
@@ -101,7 +153,7 @@ class ExternalContactImporter(Importer):
             else:
                 seen.add(key)
                 fresh.append((line, row))
-        inserted = self._insert([row for _line, row in fresh])
+        inserted = _insert_by_values([row for _line, row in fresh], self._meta())
         result.created = len(inserted)
         if inserted:
             # Their search rows come after the import (addressbook.tasks.index_contacts); till
@@ -111,9 +163,6 @@ class ExternalContactImporter(Importer):
         refused = [(line, row[0]) for line, row in fresh if row[0] not in inserted]
         result.rejected += self._explain_conflicts(refused)
         return result
-
-    def _earlier_in_file(self, name: str) -> str:
-        return _("Name: “%(name)s” appears earlier in the file") % {"name": name}
 
     def _explain_conflicts(self, refused: list[tuple[int, str]]) -> list[tuple[int, str]]:
         """A refused name was taken by this very import (earlier in the file) or existed before."""
@@ -128,9 +177,8 @@ class ExternalContactImporter(Importer):
             .values_list("name", "import_job_id")
         )
         mine = {taken.lower() for taken, job_id in holders if job_id == self.job.pk}
-        exists = _("Name: “%(name)s” already exists")
         return [
-            (line, self._earlier_in_file(name) if name.lower() in mine else exists % {"name": name})
+            (line, (self._earlier_in_file if name.lower() in mine else self._already_exists)(name))
             for line, name in refused
         ]
 
@@ -141,14 +189,12 @@ class ExternalContactImporter(Importer):
         # The batches are committed by now (each in its own transaction).
         index_contacts.delay(self.tenant.pk)
 
-    def _insert(self, rows: list[tuple]) -> dict[str, int]:
-        """Insert what the unique constraint allows; return the names inserted and their ids."""
-        if not rows:
-            return {}
+    def _meta(self) -> tuple:
+        """tenant, import job, created and updated, in the database's own form (SQLite keeps
+        UUIDs as hex text)."""
         now = timezone.now()
-        # Raw SQL gets values in the database's own form (SQLite keeps UUIDs as hex text).
         fields = ExternalContact._meta
-        meta = tuple(
+        return tuple(
             fields.get_field(name).get_db_prep_value(value, connection)
             for name, value in (
                 ("tenant", self.tenant.pk),
@@ -157,9 +203,6 @@ class ExternalContactImporter(Importer):
                 ("updated_at", now),
             )
         )
-        if connection.vendor == "postgresql":
-            return _insert_by_copy(rows, meta)
-        return _insert_by_values(rows, meta)
 
     def undo(self) -> int:
         """Remove the contacts this import created, and only those."""
@@ -174,31 +217,46 @@ class ExternalContactImporter(Importer):
 
 _TABLE = ExternalContact._meta.db_table
 _INSERT_COLUMNS = ("tenant_id", "import_job_id", "created_at", "updated_at", *WRITTEN)
-
-
-def _insert_by_copy(rows: list[tuple], meta: tuple) -> dict[str, int]:
-    """PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT."""
-    columns = ", ".join(_INSERT_COLUMNS)
-    with connection.cursor() as cursor:
-        # Same column types, none of the constraints: the real table's constraint decides.
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS addressbook_staging ON COMMIT DELETE ROWS "  # noqa: S608
-            f"AS SELECT {columns} FROM {_TABLE} WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY addressbook_staging ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*meta, *row))
-        cursor.execute(
-            f"INSERT INTO {_TABLE} ({columns}) SELECT {columns} FROM addressbook_staging "  # noqa: S608
-            f"ON CONFLICT DO NOTHING RETURNING name, id"
-        )
-        inserted = dict(cursor.fetchall())
-        cursor.execute("TRUNCATE addressbook_staging")
-    return inserted
+_STAGED = ("line", *WRITTEN)
+# Same columns as the contacts' table, none of its constraints: the table's constraint decides.
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS addressbook_staging "
+    f"(line integer, {', '.join(f'{name} text' for name in WRITTEN)}) ON COMMIT DELETE ROWS"
+)
+_WRITTEN_COLUMNS = ", ".join(WRITTEN)
+_KEY = "lower(trim({}name))"
+# One statement a batch (PostgreSQL). `firsts`: the first row of each name in file order
+# (compared as the unique constraint compares); `inserted`: those the constraint let in;
+# `backlog`: their range of ids, for addressbook.tasks.index_contacts. Then the count, and the
+# refused rows with whether the name was taken earlier in the file: by a row of this batch
+# (not in firsts), or by one an earlier batch of this job created. The sub-statements share one
+# snapshot, so the holders looked up are the rows that existed before this statement.
+_WRITE_STAGED = f"""
+WITH firsts AS (
+    SELECT DISTINCT ON ({_KEY.format("")}) line, {_WRITTEN_COLUMNS}
+    FROM addressbook_staging ORDER BY {_KEY.format("")}, line
+), inserted AS (
+    INSERT INTO {_TABLE} ({", ".join(_INSERT_COLUMNS)})
+    SELECT %(tenant)s, %(job)s, %(now)s, %(now)s, {_WRITTEN_COLUMNS} FROM firsts ORDER BY line
+    ON CONFLICT DO NOTHING
+    RETURNING id, name
+), backlog AS (
+    INSERT INTO {SearchBacklog._meta.db_table} (tenant_id, first_id, last_id, created_at)
+    SELECT %(tenant)s, min(id), max(id), %(now)s FROM inserted HAVING count(*) > 0
+)
+SELECT 0, '', false, (SELECT count(*) FROM inserted)
+UNION ALL
+SELECT s.line, s.name, true, 0 FROM addressbook_staging s
+WHERE NOT EXISTS (SELECT FROM firsts f WHERE f.line = s.line)
+UNION ALL
+SELECT f.line, f.name, coalesce(h.import_job_id = %(job)s, false), 0 FROM firsts f
+LEFT JOIN {_TABLE} h ON h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("f.")}
+WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.name = f.name)
+"""  # noqa: S608
 
 
 def _insert_by_values(rows: list[tuple], meta: tuple) -> dict[str, int]:
-    """Elsewhere (SQLite): multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, in chunks."""
+    """Insert what the unique constraint allows; return the names inserted and their ids."""
     inserted: dict[str, int] = {}
     width = len(_INSERT_COLUMNS)
     with connection.cursor() as cursor:
