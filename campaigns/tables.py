@@ -11,7 +11,8 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_tables2.data import TableListData
@@ -348,6 +349,30 @@ class CampaignContactTable(tables.Table):
             for i, record in enumerate(self.data)
         ]
         return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
+
+    def head_html(self) -> str:
+        """The header cells, built here in one pass (see _contact_table.html): a sort link for
+        each orderable column, with the page's parameters but the cursor (it belongs to the
+        old order), and an arrow on the sorted column. The same HTML as django-tables2's
+        querystring_replace in the template loop, which was a twentieth of the page's time."""
+        params = {
+            key: values
+            for key, values in self.request.GET.lists()
+            if key not in ("after", "before")
+        }
+        cells = []
+        for column in self.columns:
+            inner = conditional_escape(column.header)
+            if column.orderable:
+                alias = column.order_by_alias
+                params[self.prefixed_order_by_field] = alias.next
+                href = escape("?" + urlencode(params, doseq=True))
+                if column.is_ordered:
+                    arrow = "▾" if alias.is_descending else "▴"
+                    inner += f' <span aria-hidden="true">{arrow}</span>'
+                inner = f'<a class="text-nowrap" href="{href}">{inner}</a>'
+            cells.append(f'\n  <th {column.attrs["th"].as_html()} scope="col">{inner}</th>\n')
+        return mark_safe("".join(cells))  # noqa: S308 - every value above is escaped
 
     def render_external_id(self, record: CampaignContact, value: str) -> str:
         # A link to the edit form only for those who may edit: others would land on a 403.
