@@ -253,14 +253,17 @@ def _reset_in_one_statement(contacts: QuerySet, held: dict[int, str], now) -> in
         # Compiling this one-off statement would cost more than it saves.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, values)
-        return cursor.rowcount
+        return cursor.fetchone()[0]
 
 
 def reset_sql(contacts: QuerySet, held: dict[int, str], now) -> tuple[str, list]:
-    """The reset of `contacts` as one PostgreSQL statement, and its parameters.
+    """The reset of `contacts` as one PostgreSQL statement, and its parameters; it answers how
+    many contacts the selection holds.
 
-    The selection's SELECT appears twice: a data-modifying WITH is invisible to the rest of its
-    statement, so both parts see the rows as they were, whatever the filter reads.
+    The selection is read once, before any write (a materialised WITH): both writes see the
+    rows as they were, whatever the filter reads. Rows already as the reset leaves them are
+    not written: each written row costs its new version and, unless it stays on its page
+    without any indexed column changed (a heap-only tuple), an entry in every index.
     """
     select, params = contacts.order_by().values("pk").query.sql_with_params()
     stopped = [pk for pk, state in held.items() if state == ContactList.State.STOPPED]
@@ -272,24 +275,30 @@ def reset_sql(contacts: QuerySet, held: dict[int, str], now) -> tuple[str, list]
         f"AND b.position < a.position AND b.state <> %s) THEN %s ELSE %s END"
     )
     target_values = [Address.BLOCKED, Address.WAITING, Address.SCHEDULED]
-    # Addresses already as the reset leaves them are not written: each written row costs its
-    # new version and, unless it fits on its page (campaigns 0003's fillfactor), index entries.
+    # Waiting, or the hold of the contact's stopped or suspended list.
+    back = "CASE WHEN c.contact_list_id = ANY(%s) THEN %s WHEN c.contact_list_id = ANY(%s) THEN %s ELSE %s END"
+    back_values = [stopped, State.LIST_STOPPED, suspended, State.LIST_SUSPENDED, State.WAITING]
+    # The selection in the tables' order (ids grow with the rows' place in them), as one array
+    # that each write reads through its index: the writes then go page after page; through a
+    # hash of the selection they would go all over both tables.
     sql = (
-        f"WITH addresses AS (UPDATE {address_table} AS a SET attempts = 0, state = {target} "  # noqa: S608 (our tables; values are parameters)
-        f"WHERE a.contact_id IN ({select}) AND a.state <> %s "
-        f"AND (a.attempts <> 0 OR a.state <> {target})) "
-        f"UPDATE {contact_table} SET state = CASE WHEN contact_list_id = ANY(%s) THEN %s "
-        f"WHEN contact_list_id = ANY(%s) THEN %s ELSE %s END, "
-        f"next_try_at = NULL, schedule_note = '', updated_at = %s WHERE id IN ({select})"
+        f"WITH selection AS MATERIALIZED (SELECT s.pk FROM ({select}) AS s ORDER BY s.pk), "  # noqa: S608 (our tables; values are parameters)
+        f"addresses AS (UPDATE {address_table} AS a SET attempts = 0, state = {target} "
+        f"WHERE a.contact_id = ANY(ARRAY(SELECT pk FROM selection)) AND a.state <> %s "
+        f"AND (a.attempts <> 0 OR a.state <> {target})), "
+        f"contacts AS (UPDATE {contact_table} AS c SET state = {back}, next_try_at = NULL, "
+        f"schedule_note = '', updated_at = %s WHERE c.id = ANY(ARRAY(SELECT pk FROM selection)) "
+        f"AND (c.state <> {back} OR c.next_try_at IS NOT NULL OR c.schedule_note <> '')) "
+        f"SELECT count(*) FROM selection"
     )
     values = [
-        *target_values,
         *params,
+        *target_values,
         Address.BLOCKED,
         *target_values,
-        *(stopped, State.LIST_STOPPED, suspended, State.LIST_SUSPENDED, State.WAITING),
+        *back_values,
         now,
-        *params,
+        *back_values,
     ]
     return sql, values
 

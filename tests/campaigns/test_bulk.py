@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
 from django.urls import reverse
 
+from campaigns import services
 from campaigns.imports import CONTACT_COLUMNS
 from campaigns.models import CampaignContact, ContactAddress
 from contactcenter.models import Job
@@ -236,6 +238,27 @@ def test_reset_all_matching_is_set_based(
     with django_assert_max_num_queries(12):
         reset(client, campaign, select_all="1", filter="mode=contact")
     assert set(CampaignContact.objects.values_list("state", flat=True)) == {"waiting"}
+
+
+def test_reset_counts_every_contact_of_the_selection(campaign):
+    contact_list = ContactListFactory(campaign=campaign)
+    CampaignContactFactory(contact_list=contact_list)
+    CampaignContactFactory(contact_list=contact_list, state="done")
+    contacts = CampaignContact.objects.filter(contact_list=contact_list)
+    assert services.contacts_reset(campaign=campaign, contacts=contacts) == 2
+    assert set(contacts.values_list("state", flat=True)) == {"waiting"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based reset of PostgreSQL")
+def test_reset_leaves_contacts_already_reset_unwritten(campaign):
+    earlier = datetime(2025, 1, 1, tzinfo=UTC)
+    contact_list = ContactListFactory(campaign=campaign)
+    fresh = CampaignContactFactory(contact_list=contact_list, updated_at=earlier)
+    tried = CampaignContactFactory(contact_list=contact_list, state="done", updated_at=earlier)
+    services.contacts_reset(campaign=campaign, contacts=CampaignContact.objects.all())
+    fresh.refresh_from_db()
+    tried.refresh_from_db()
+    assert fresh.updated_at == earlier and tried.updated_at > earlier
 
 
 def test_reset_of_all_matching_a_bad_expression_resets_nothing(
