@@ -6,6 +6,8 @@ the default, or contact management) and `expr`, the advanced filter expression.
 
 from __future__ import annotations
 
+import functools
+
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -201,14 +203,33 @@ class CampaignContactFilter(django_filters.FilterSet):
                 choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
             )
 
+    @property
+    def form(self) -> forms.Form:
+        """The filters' form, whose selects of lists, codes and agents read plain lists.
+
+        Django's ModelChoiceIterator reads its queryset with .iterator(): on PostgreSQL a
+        server-side cursor (DECLARE … WITH HOLD, FETCH, CLOSE), three round trips for a few
+        rows. The selects read their choices when they render, once, as the same options.
+        """
+        if not hasattr(self, "_form"):
+            form = super().form
+            for name in ("contact_list", "qualification", "preferred_agent"):
+                field = form.fields[name]
+                field.widget.choices = functools.partial(self._model_choices, name, field)
+        return self._form
+
+    def _model_choices(self, name: str, field: forms.ModelChoiceField) -> list[tuple]:
+        rows = self.lists if name == "contact_list" else list(field.queryset)
+        return [
+            ("", field.empty_label),
+            *((row.pk, field.label_from_instance(row)) for row in rows),
+        ]
+
     @cached_property
     def lists(self) -> list[ContactList]:
-        """The campaign's lists, by name, read once: the list filter offers them as they are
-        (its select would read them again) and the page needs them besides."""
-        found = list(self.filters["contact_list"].queryset)
-        field = self.form.fields["contact_list"]
-        field.widget.choices = [("", field.empty_label), *((item.pk, str(item)) for item in found)]
-        return found
+        """The campaign's lists, by name, read once: the list filter's choices, and the page
+        needs them besides."""
+        return list(self.filters["contact_list"].queryset)
 
     @property
     def matches(self) -> QuerySet:
