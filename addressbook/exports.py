@@ -23,6 +23,7 @@ class ExternalContactExporter(Exporter):
         ("Email", "email"),
     )
     phone_columns = frozenset({"Phone", "Mobile"})
+    text_columns = True
     filename = "external-contacts"
 
     def queryset(self) -> QuerySet:

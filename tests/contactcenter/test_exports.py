@@ -9,6 +9,7 @@ import zipfile
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import resolve
 
 from addressbook.exports import ExternalContactExporter
@@ -104,6 +105,8 @@ def test_cell_that_a_spreadsheet_could_run_gets_a_leading_quote(value, expected)
             '\'=HYPERLINK("http://evil.example","+33612345678")',
         ),
         ("-33612345678", "'-33612345678"),
+        ("+33612345678\n", "'+33612345678\n"),
+        ("+٣٣٦١٢٣٤٥٦٧٨", "'+٣٣٦١٢٣٤٥٦٧٨"),
     ],
 )
 def test_only_an_e164_number_in_a_phone_column_is_left_alone(value, expected):
@@ -165,6 +168,52 @@ def test_export_file_is_what_the_streamed_csv_gives(export, supervisor):
     _job, content = export(supervisor)
     streamed = "".join(stream_csv(ExternalContactExporter(supervisor.tenant, {})))
     assert streamed.encode() == content
+
+
+TRICKY = [
+    {"name": 'Quote "this"', "address": "1, rue; des Lilas", "other": "line\nbreak"},
+    {"name": "Tab", "other": "\tindented", "email": "tab@example.com"},
+    {"name": "\\.", "address": "\rreturn", "other": "carriage\r\nreturn"},
+    {"name": "Émile Zoé", "address": " spaced ", "other": '"quoted"', "phone": "-12"},
+    {"name": "@home", "phone": "+33 1 23 45 67 89", "phone_e164": "+33123456789", "mobile": "=1"},
+    {"name": "Plus", "phone": "+1+1", "mobile": "+33612345678", "mobile_e164": "+33612345678"},
+    {
+        "name": "Odd",
+        "phone": "+3",
+        "phone_e164": "+33612345678\n",
+        "mobile": "+3",
+        "mobile_e164": "+٣٣",
+    },
+]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_export_file_is_the_streamed_csv_whatever_the_cells_hold(export, supervisor, delimiter):
+    # Stored as they are, whatever a form would have said of them.
+    for fields in TRICKY:
+        ExternalContactFactory(tenant=supervisor.tenant, **fields)
+    _job, content = export(supervisor, delimiter=delimiter)
+    exporter = ExternalContactExporter(supervisor.tenant, {})
+    assert "".join(stream_csv(exporter, delimiter)).encode() == content
+    rows = {row[0]: row[1:] for row in csv_rows(content, delimiter)[1:]}
+    assert rows["'@home"] == ["", "+33123456789", "'=1", "", ""]
+    assert rows["Plus"] == ["", "", "+33612345678", "", ""]
+    assert rows["Odd"] == ["", "'+33612345678\n", "'+٣٣", "", ""]
+    assert rows["\\."] == ["'\rreturn", "", "", "carriage\r\nreturn", ""]
+    assert rows['Quote "this"'][0::3] == ["1, rue; des Lilas", "line\nbreak"]
+    assert len(rows) == len(TRICKY)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY: PostgreSQL only")
+@pytest.mark.usefixtures("contacts")
+def test_a_csv_export_job_is_written_by_the_database_on_postgresql(export, supervisor, monkeypatch):
+    def in_python(*_args, **_kwargs):
+        raise AssertionError("rows formatted in Python")
+
+    monkeypatch.setattr(ExternalContactExporter, "rows", in_python)
+    job, content = export(supervisor, delimiter=";")
+    assert job.status == Job.Status.SUCCEEDED
+    assert content.decode("utf-8-sig").splitlines()[1] == "'=1+2;;;;'-5 apples;"
 
 
 @pytest.mark.usefixtures("contacts")
