@@ -21,6 +21,7 @@ from django_tables2 import RequestConfig, SingleTableMixin, SingleTableView
 from campaigns import donotcall, services
 from campaigns.filter_views import advanced_filter_context
 from campaigns.filters import (
+    BASIC_FILTERS,
     CONTACT_MANAGEMENT,
     LIST_MANAGEMENT,
     WIDGET_RENDERER,
@@ -275,10 +276,6 @@ class ContactsView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         return {**context, **extra, "page": self.page}
 
 
-# Filters always in sight; the others fold under "More filters".
-BASIC_FILTERS = ("q", "contact_list", "state")
-
-
 def _contacts_context(
     request: HttpRequest, campaign: Campaign, filterset, columns: list[str]
 ) -> dict:
@@ -296,7 +293,6 @@ def _contacts_context(
         "mode": filterset.mode,
         "list_management": LIST_MANAGEMENT,
         "contact_management": CONTACT_MANAGEMENT,
-        "basic_filters": BASIC_FILTERS,
         "filtered": bool(used),
         "more_filters": bool(used - set(BASIC_FILTERS)),
         "export_form": ExportForm(renderer=WIDGET_RENDERER),
