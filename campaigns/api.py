@@ -35,7 +35,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -78,6 +78,8 @@ MERGED_ORDER = ("-top_priority", "-priority", F("next_try_at").asc(nulls_first=T
 # What a claim reads of a contact: the order, the calling window, the hand-off.
 CLAIM_FIELDS = ("top_priority", "priority", "next_try_at", "time_zone", "schedule_note",
                 "external_id", "custom_fields")  # fmt: skip
+# What the dialer is given of the address to dial.
+DIAL_FIELDS = ("value", "kind", "position")
 
 
 # --- the dialer's operations ------------------------------------------------------------------
@@ -106,7 +108,7 @@ def contacts_claim(
             chosen += open_now[: limit - len(chosen)]
         # Written once all is read, so that the chunks' offsets stay right.
         CampaignContact.objects.bulk_update(moved, ["next_try_at", "schedule_note"], batch_size=500)
-        addresses = _address_to_dial_unless_blocked(campaign, [contact.pk for contact in chosen])
+        addresses = _address_to_dial_unless_blocked(campaign, chosen)
         # An address blocked since the candidates were read leaves its contact unclaimed.
         chosen = [contact for contact in chosen if contact.pk in addresses]
         CampaignContact.objects.filter(pk__in=[contact.pk for contact in chosen]).update(
@@ -224,6 +226,7 @@ def _due_in_dialer_order(
         CampaignContact.objects.for_tenant(campaign.tenant)
         .filter(campaign=campaign, in_processing=True, state=CampaignContact.State.WAITING)
         .only(*CLAIM_FIELDS)
+        .annotate(**_hand_off(campaign))
     )
     due = waiting.filter(
         Exists(dialable), contact_list__in=list(active.values_list("pk", flat=True))
@@ -293,25 +296,44 @@ def _rescheduled_first() -> Case:
     return Case(When(state=ContactAddress.State.RESCHEDULED, then=Value(0)), default=Value(1))
 
 
+def _hand_off(campaign: Campaign) -> dict:
+    """What a candidate is read with for its hand-off: its address to dial (`dial_*`), and
+    whether a live do-not-call entry of the campaign's lists holds the value of one of its
+    callable addresses (`listed`, an index lookup per address). PostgreSQL computes them after
+    the sort, for the rows handed out only."""
+    to_dial = ContactAddress.objects.filter(contact=OuterRef("pk"), state__in=DIALABLE).order_by(
+        _rescheduled_first(), "position"
+    )
+    callable_ = ContactAddress.objects.filter(contact=OuterRef("pk"), state__in=CALLABLE)
+    listed = donotcall.live_entry_matches(campaign.tenant, campaign.pk)
+    return {
+        **{f"dial_{field}": Subquery(to_dial.values(field)[:1]) for field in DIAL_FIELDS},
+        "listed": Exists(callable_.filter(listed)),
+    }
+
+
 def _address_to_dial_unless_blocked(
-    campaign: Campaign, contact_ids: list[int]
+    campaign: Campaign, contacts: list[CampaignContact]
 ) -> dict[int, ContactAddress]:
     """The address to dial of each contact that has one, once the do-not-call lists have been
     re-checked: an entry written behind the services' back (the admin) blocks here all the same.
 
-    The contacts' blockable addresses are read once, each with whether a live entry of the
-    campaign's lists holds its value (an index lookup each); the set-based block runs only
-    when one does.
+    The contacts come with their address to dial and whether an entry holds one of their
+    values (_hand_off); the set-based block runs only when one does, and the addresses are
+    then read again.
     """
-    blockable = list(
-        ContactAddress.objects.filter(contact_id__in=contact_ids, state__in=CALLABLE)
-        .annotate(listed=donotcall.live_entry_matches(campaign.tenant, campaign.pk))
-        .order_by("contact_id", _rescheduled_first(), "position")
-    )
-    if any(address.listed for address in blockable):
-        donotcall.block_matching(tenant=campaign.tenant, contact_ids=contact_ids)
-        return _address_to_dial(contact_ids)
-    return _first_dialable(blockable)
+    if any(contact.listed for contact in contacts):
+        ids = [contact.pk for contact in contacts]
+        donotcall.block_matching(tenant=campaign.tenant, contact_ids=ids)
+        return _address_to_dial(ids)
+    return {
+        contact.pk: ContactAddress(
+            contact_id=contact.pk,
+            **{field: getattr(contact, f"dial_{field}") for field in DIAL_FIELDS},
+        )
+        for contact in contacts
+        if contact.dial_value is not None
+    }
 
 
 def _address_to_dial(contact_ids: Iterable[int]) -> dict[int, ContactAddress]:
