@@ -249,8 +249,10 @@ UNION ALL
 SELECT s.line, s.name, true, 0 FROM addressbook_staging s
 WHERE NOT EXISTS (SELECT FROM firsts f WHERE f.line = s.line)
 UNION ALL
-SELECT f.line, f.name, coalesce(h.import_job_id = %(job)s, false), 0 FROM firsts f
-LEFT JOIN {_TABLE} h ON h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("f.")}
+SELECT f.line, f.name, coalesce((
+    SELECT h.import_job_id = %(job)s FROM {_TABLE} h
+    WHERE h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("f.")}
+), false), 0 FROM firsts f
 WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.name = f.name)
 """  # noqa: S608
 
