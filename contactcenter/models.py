@@ -180,7 +180,10 @@ class ImportedRow(models.Model):
 class JobRejection(models.Model):
     """A rejected row, written in the same transaction as the batch it belongs to."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="rejections")
+    # Indexed by (job, line) below, which also serves lookups by job alone.
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="rejections", db_index=False
+    )
     line = models.PositiveIntegerField(_("line"))
     values = models.JSONField(_("values"), default=list)
     reason = models.TextField(_("reason"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -396,16 +397,45 @@ def _commit_batch(job: Job, importer: Importer, batch: CheckedBatch) -> bool:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         result = importer.write_batch(batch.valid) if batch.valid else BatchResult()
-        JobRejection.objects.bulk_create(
-            JobRejection(job=job, line=line, values=batch.values[line], reason=reason)
-            for line, reason in sorted(batch.invalid + result.rejected)
-        )
+        rejected = sorted(batch.invalid + result.rejected)
+        if rejected:
+            _write_rejections(
+                job, [(line, batch.values[line], reason) for line, reason in rejected]
+            )
         job.processed += batch.size
         job.created += result.created
         job.updated += result.updated
         job.rejected += len(batch.invalid) + len(result.rejected)
         job.save(update_fields=["processed", "created", "updated", "rejected"])
     return True
+
+
+def _write_rejections(job: Job, rejections: list[tuple[int, list[str], str]]) -> None:
+    """(line, the file's values, reason) as JobRejection rows.
+
+    On PostgreSQL by COPY: an import where half the names exist rejects 500,000 rows, and
+    model instances through bulk_create cost several times more than the batch's own insert.
+    """
+    if connection.vendor != "postgresql":
+        JobRejection.objects.bulk_create(
+            JobRejection(job=job, line=line, values=values, reason=reason)
+            for line, values, reason in rejections
+        )
+        return
+    out = io.StringIO()
+    # Every field quoted: in COPY's CSV format only an unquoted empty field is NULL.
+    job_id = str(job.pk)
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(
+        (job_id, line, json.dumps(values), reason) for line, values, reason in rejections
+    )
+    table = JobRejection._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f'COPY {table} (job_id, line, "values", reason) FROM STDIN (FORMAT csv)'
+        ) as copy,
+    ):
+        copy.write(out.getvalue())
 
 
 def _reject_file(job: Job, exc: files.FileRejected) -> None:
