@@ -12,6 +12,7 @@ from addressbook.models import ContactSearch, ExternalContact, SearchBacklog
 from contactcenter import registry, services
 from contactcenter.jobs.importing import run_import
 from tests.addressbook.helpers import contact, listed_ids
+from tests.addressbook.test_list import walk
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -71,6 +72,7 @@ def test_an_import_leaves_search_rows_for_every_contact_it_created(supervisor):
     ada = ContactSearch.objects.get(contact_id=ExternalContact.objects.get(name="Ada Lovelace").pk)
     assert (ada.tenant, ada.phone_e164) == (supervisor.tenant, "+33123456789")
     assert ada.text == "ada lovelace 12 rue lepic paris 01 23 45 67 89 +33123456789   ligne fixe "
+    assert ada.name_key == "ada lovelace"
 
 
 @pytest.mark.parametrize(("query", "expected"), SEARCHES)
@@ -98,6 +100,34 @@ def test_a_saved_contact_is_searched_by_what_it_says_now(client_for, supervisor)
     client.post(edit, {"name": "Ada Lovelace", "other": "portable"})
     assert found(client, "q=fixe") == set()
     assert found(client, "q=portable") == {"Ada Lovelace"}
+
+
+def test_a_renamed_contact_takes_its_place_among_the_matches(client_for, supervisor):
+    client = client_for(supervisor)
+    ada = contact(supervisor.tenant, "Ada", other="fixe")
+    contact(supervisor.tenant, "Bob", other="fixe")
+    edit = reverse("addressbook:contact_edit", args=[ada.pk])
+    client.post(edit, {"name": "  Zoé ", "other": "fixe"})
+    assert ContactSearch.objects.get(contact_id=ada.pk).name_key == "zoé"
+    by_id = dict(ExternalContact.objects.values_list("pk", "name"))
+    shown = [by_id[pk] for pk in listed_ids(client.get(f"{LIST}?q=fixe"))]
+    assert shown == ["Bob", "Zoé"]
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_matches_page_by_name_whether_indexed_or_not(
+    client_for, supervisor, outsider, indexing_later, indexed
+):
+    rows = "".join(f"Name {i:02d},,,{'fixe' if i % 3 else 'mobile'}\r\n" for i in range(80, 20, -1))
+    imported(supervisor, "Name,Address,Phone,Other\r\n" + rows)
+    imported(outsider, "Name,Other\r\nName 50,fixe\r\n")
+    if indexed:
+        tasks.index_contacts(supervisor.tenant.pk)
+    pages, _last = walk(client_for(supervisor), "q=fixe")
+    by_id = dict(ExternalContact.objects.values_list("pk", "name"))
+    expected = sorted(f"Name {i:02d}" for i in range(21, 81) if i % 3)
+    assert [len(page) for page in pages] == [25, 15]
+    assert [by_id[pk] for page in pages for pk in page] == expected
 
 
 def test_another_tenants_rows_are_never_found(client_for, supervisor, outsider, indexing_later):
