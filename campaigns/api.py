@@ -226,19 +226,22 @@ def _due_in_dialer_order(
         CampaignContact.objects.for_tenant(campaign.tenant)
         .filter(campaign=campaign, in_processing=True, state=CampaignContact.State.WAITING)
         .only(*CLAIM_FIELDS)
-        .annotate(**_hand_off(campaign))
     )
     due = waiting.filter(
         Exists(dialable), contact_list__in=list(active.values_list("pk", flat=True))
     )
     untried = due.filter(next_try_at__isnull=True).order_by(*DIALER_ORDER)
     tried = due.filter(next_try_at__lte=now).order_by(*DIALER_ORDER)
+    # Only the rows read in full carry them (annotating `waiting` would copy them into every
+    # queryset built from it: a few ms of CPU a call).
+    hand_off = _hand_off(campaign)
     seen: set[int] = set()
     if connection.features.supports_slicing_ordering_in_compound:
         heads = untried.values("pk")[:chunk].union(tried.values("pk")[:chunk], all=True)
         # The conditions again: a row changed since the heads were read is checked once locked.
         first = list(
             waiting.filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now), pk__in=heads)
+            .annotate(**hand_off)
             .order_by(*MERGED_ORDER)
             .select_for_update(skip_locked=True, of=("self",))[:chunk]
         )
@@ -246,8 +249,8 @@ def _due_in_dialer_order(
         seen = {contact.pk for contact in first}
     locked = {"skip_locked": True, "of": ("self",)}
     streams = heapq.merge(
-        _read_in_chunks(untried.select_for_update(**locked), chunk),
-        _read_in_chunks(tried.select_for_update(**locked), chunk),
+        _read_in_chunks(untried.annotate(**hand_off).select_for_update(**locked), chunk),
+        _read_in_chunks(tried.annotate(**hand_off).select_for_update(**locked), chunk),
         key=lambda contact: (not contact.top_priority, -contact.priority),
     )
     yield from (contact for contact in streams if contact.pk not in seen)
