@@ -232,8 +232,8 @@ def _due_in_dialer_order(
     )
     untried = due.filter(next_try_at__isnull=True).order_by(*DIALER_ORDER)
     tried = due.filter(next_try_at__lte=now).order_by(*DIALER_ORDER)
-    # Only the rows read in full carry them (annotating `waiting` would copy them into every
-    # queryset built from it: a few ms of CPU a call).
+    # Only the rows read in full carry them: on `waiting`, the four subqueries would be copied
+    # into every queryset built from it.
     hand_off = _hand_off(campaign)
     seen: set[int] = set()
     if connection.features.supports_slicing_ordering_in_compound:
