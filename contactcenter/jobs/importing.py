@@ -386,16 +386,10 @@ def _outcome(job: Job) -> str:
 def _commit_batch(job: Job, importer: Importer, batch: CheckedBatch) -> bool:
     """Write one checked batch; False when the job must stop (cancelled, or overtaken)."""
     with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.status != Job.Status.RUNNING or locked.processed != job.processed:
-            job.status = locked.status
+        status, processed = _lock(job)
+        if status != Job.Status.RUNNING or processed != job.processed:
+            job.status = status
             return False
-        if connection.vendor == "postgresql":
-            # Each batch is a checkpoint the job can resume from: if the server crashes before
-            # this commit reaches the disk, the batch and its checkpoint are lost together and
-            # the re-delivered job writes them again. Not waiting for the flush is safe.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
         result = importer.write_batch(batch.valid) if batch.valid else BatchResult()
         rejected = sorted(batch.invalid + result.rejected)
         if rejected:
@@ -408,6 +402,27 @@ def _commit_batch(job: Job, importer: Importer, batch: CheckedBatch) -> bool:
         job.rejected += len(batch.invalid) + len(result.rejected)
         job.save(update_fields=["processed", "created", "updated", "rejected"])
     return True
+
+
+_LOCK = (
+    "SET LOCAL synchronous_commit = off; "  # noqa: S608
+    f"SELECT status, processed FROM {Job._meta.db_table} WHERE id = %s FOR UPDATE"
+)
+
+
+def _lock(job: Job) -> tuple[str, int]:
+    """Lock the job's row for this batch's transaction; its status and processed rows."""
+    if connection.vendor != "postgresql":
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        return locked.status, locked.processed
+    # Each batch is a checkpoint the job can resume from: if the server crashes before this
+    # commit reaches the disk, the batch and its checkpoint are lost together and the
+    # re-delivered job writes them again. Not waiting for the flush is safe. Sent with the
+    # lock, in one round trip: a batch waits for each reply behind the check-ahead thread.
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK, [job.pk])
+        cursor.nextset()
+        return cursor.fetchone()
 
 
 def _write_rejections(job: Job, rejections: list[tuple[int, list[str], str]]) -> None:

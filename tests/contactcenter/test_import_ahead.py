@@ -6,6 +6,7 @@ language, same counters; a cancelled job stops it; an error in it fails the job.
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -33,15 +34,20 @@ def test_checking_ahead_changes_nothing_of_the_outcome(settings, monkeypatch, su
     settings.JOBS_CHECK_AHEAD = False
     by_turns = final_state(imported(outsider, MIXED))
     settings.JOBS_CHECK_AHEAD = True
-    original, checked_in = ExternalContactImporter.clean_row, set()
+    original, checked_in, intervals = ExternalContactImporter.clean_row, set(), set()
+    interval = sys.getswitchinterval()
 
     def clean_row(self, values):
         checked_in.add(threading.current_thread().name)
+        intervals.add(sys.getswitchinterval())
         return original(self, values)
 
     monkeypatch.setattr(ExternalContactImporter, "clean_row", clean_row)
     ahead = final_state(imported(supervisor, MIXED))
     assert checked_in == {"import-check-ahead"}  # the rows were checked by the thread
+    # The GIL changes hands quickly while the thread runs, and as before once it is done.
+    assert list(intervals) == [pytest.approx(min(interval, 0.0002))]
+    assert sys.getswitchinterval() == interval
     assert ahead == by_turns
     # Bob (phone), ADA (earlier in the file) and the nameless row are rejected.
     assert ahead["counters"] == (9, 9, 6, 0, 3)
