@@ -57,7 +57,9 @@ class ExternalContactImporter(Importer):
     permission = "addressbook.import_externalcontact"
     undo_permission = "addressbook.delete_externalcontact"
     columns = COLUMNS
-    batch_size = 10_000
+    # Up to four batches are in memory at once (the one written, two checked ahead, one being
+    # checked): at 10,000 rows the worker peaked at 150–160 MB, at 5,000 at 131 MB.
+    batch_size = 5_000
     checks_ahead = True  # clean_row is pure: phone numbers and emails, no database
 
     def __init__(self, job, tenant=None):
