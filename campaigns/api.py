@@ -276,22 +276,35 @@ class Candidate:
 _DIALABLE_SQL = "('scheduled', 'rescheduled')"
 _CALLABLE_SQL = "('scheduled', 'rescheduled', 'waiting')"
 _DUE_SQL = f"""
-    SELECT c.id FROM campaigns_campaigncontact c
+    SELECT c.id, c.top_priority, c.priority FROM campaigns_campaigncontact c
     WHERE c.tenant_id = %(tenant)s AND c.campaign_id = %(campaign)s AND c.in_processing
       AND c.state = 'waiting' AND c.contact_list_id = ANY(%(lists)s) AND {{when}}
       AND EXISTS (SELECT 1 FROM campaigns_contactaddress a
                   WHERE a.contact_id = c.id AND a.state IN {_DIALABLE_SQL})
     ORDER BY c.top_priority DESC, c.priority DESC, c.next_try_at, c.id
     LIMIT %(chunk)s"""  # noqa: S608 (constants only; values are parameters)
-# The heads of both streams (each read from its partial index), merged; the conditions again
-# on the rows locked (one may have changed since it was read); the address to dial (Rescheduled
-# first, then by position) and the lists' verdict computed after the sort, for the rows
-# returned only (an index lookup per address).
+_TRIED_ABOVE_BOUND = """c.next_try_at <= %(now)s
+      AND (c.top_priority, c.priority) > (COALESCE((SELECT top_priority FROM bound), false),
+                                          COALESCE((SELECT priority FROM bound), -32769))"""
+# The heads of both streams (each read from its partial index), merged. When the untried head
+# is full, a tried contact whose (top priority, priority) is not above its last one's comes
+# after all of it: the tried head is read only above that key (a bound of the index scan),
+# which spares most of its reads and their address lookups. Then the conditions again on the
+# rows locked (one may have changed since it was read); the address to dial (Rescheduled first,
+# then by position) and the lists' verdict computed after the sort, for the rows returned only
+# (an index lookup per address).
 HEADS_SQL = f"""
-WITH heads AS (
-    ({_DUE_SQL.format(when="c.next_try_at IS NULL")})
+WITH untried AS MATERIALIZED (
+    {_DUE_SQL.format(when="c.next_try_at IS NULL")}
+), bound AS (
+    SELECT u.top_priority, u.priority FROM untried u
+    WHERE (SELECT count(*) FROM untried) = %(chunk)s
+    ORDER BY u.top_priority, u.priority
+    LIMIT 1
+), heads AS (
+    SELECT id, top_priority, priority FROM untried
     UNION ALL
-    ({_DUE_SQL.format(when="c.next_try_at <= %(now)s")})
+    ({_DUE_SQL.format(when=_TRIED_ABOVE_BOUND)})
 )
 SELECT c.id, c.external_id, c.next_try_at, c.schedule_note, c.priority, c.top_priority,
        c.time_zone, c.custom_fields,

@@ -176,6 +176,15 @@ def test_next_orders_by_top_priority_priority_next_try_then_id(dialer, campaign)
     assert next_ids(dialer, campaign) == [contact.pk for contact in expected]
 
 
+def test_a_full_chunk_of_untried_contacts_still_gives_the_tried_ones_above_them(dialer, campaign):
+    due = NOW - timedelta(hours=1)
+    tried = {p: contact_in(campaign, priority=p, next_try_at=due) for p in (45, 40, 20)}
+    untried = {p: contact_in(campaign, priority=p) for p in (50, 40, 30)}
+    expected = [untried[50], tried[45], untried[40], tried[40]]
+    assert next_ids(dialer, campaign, "?limit=3") == [contact.pk for contact in expected[:3]]
+    assert next_ids(dialer, campaign, "?limit=2") == [tried[40].pk, untried[30].pk]
+
+
 def test_next_claims_what_it_returns_so_no_contact_is_given_twice(dialer, campaign):
     contacts = [contact_in(campaign) for _ in range(3)]
     first, second = next_ids(dialer, campaign, "?limit=2"), next_ids(dialer, campaign, "?limit=2")
