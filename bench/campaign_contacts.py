@@ -487,7 +487,7 @@ def raw_copy(path) -> float:
     return seconds
 
 
-def run_import(env, tenant, user, rows: int) -> dict:
+def run_import(env, tenant, user, rows: int, profile=None) -> dict:
     from django.core.files import File
 
     from campaigns.models import Campaign, ContactList
@@ -506,7 +506,8 @@ def run_import(env, tenant, user, rows: int) -> dict:
     Campaign.objects.filter(tenant=tenant).delete()
     campaign = Campaign.objects.create(tenant=tenant, name=IMPORT_CAMPAIGN)
     target = ContactList.objects.create(tenant=tenant, campaign=campaign, name="Import")
-    with bench.Worker(env, bench.VAR / "worker-campaign-import.log") as worker:
+    log = bench.VAR / "worker-campaign-import.log"
+    with bench.Worker(env, log, profile=profile) as worker:
         bench.checkpoint()
         meter = bench.RssSampler(
             worker.pid, database=bench.database_name(), exclude={bench.my_backend_pid()}
@@ -555,9 +556,19 @@ def main() -> None:
     parser.add_argument(
         "--skip-import", action="store_true", help="leave out the 1M import (~3 min)"
     )
-    parser.add_argument("--phases", default="page,reset,dialer", help="of page,reset,dialer")
+    parser.add_argument(
+        "--phases",
+        default="page,reset,dialer",
+        help="of page,reset,dialer; import alone: the import only (no load of the bench campaign)",
+    )
     parser.add_argument("--reload", action="store_true", help="load the bench campaign again")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN every page case")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the import's worker under py-spy (collapsed stacks in "
+        "var/bench/campaign-import-profile.txt)",
+    )
     args = parser.parse_args()
     phases = set(args.phases.split(",")) - {""}
 
@@ -572,9 +583,13 @@ def main() -> None:
     figures: dict = {}
     problems: list[str] = []
     if not args.skip_import:
-        result = run_import(env, tenant, user, args.import_rows)
+        profile = bench.VAR / "campaign-import-profile.txt" if args.profile else None
+        result = run_import(env, tenant, user, args.import_rows, profile)
         problems += result.pop("problems")
         figures |= result
+    if not phases & {"page", "reset", "dialer"}:
+        _finish(figures, problems)
+        return
     campaign = ensure_campaign(tenant, user, args.contacts, reload=args.reload)
     figures["contacts"] = campaign.contacts.count()
     static = override_settings(STATIC_ROOT=bench.VAR / "static")
@@ -598,6 +613,10 @@ def main() -> None:
         problems += reset.pop("problems")
         figures |= reset
     static.disable()
+    _finish(figures, problems)
+
+
+def _finish(figures: dict, problems: list[str]) -> None:
     for problem in problems:
         print(f"CHECK FAILED: {problem}")
     figures["checks"] = "ok" if not problems else f"{len(problems)}-failed"

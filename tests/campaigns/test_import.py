@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import zoneinfo
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from campaigns.imports import CampaignContactImporter
@@ -248,3 +250,30 @@ def test_undo_removes_only_the_contacts_of_that_import(
     assert list(CampaignContact.objects.values_list("external_id", flat=True)) == ["OLD"]
     assert not ContactAddress.objects.filter(contact__external_id__in=["A", "B"]).exists()
     assert "Import undone: 2 rows removed." in [str(m) for m in response.wsgi_request._messages]
+
+
+def test_rows_are_checked_ahead_in_a_thread_without_queries(
+    imported, contact_list, settings, monkeypatch, supervisor
+):
+    settings.JOBS_CHECK_AHEAD = True
+    monkeypatch.setattr(CampaignContactImporter, "batch_size", 2)
+    original, threads = CampaignContactImporter.clean_row, set()
+
+    def refuse(*args):
+        raise AssertionError("clean_row queried the database")
+
+    def clean_row(self, values):
+        threads.add(threading.current_thread().name)
+        with connection.execute_wrapper(refuse):
+            return original(self, values)
+
+    monkeypatch.setattr(CampaignContactImporter, "clean_row", clean_row)
+    data = "Contact ID;Agent;Address 1\r\nA;sam-supervisor;0612345678\r\nB;;0612345679\r\n"
+    job = imported(data + "C;;0612345670\r\nA;;0612345671\r\n")
+    assert threads == {"import-check-ahead"}
+    assert (job.status, job.created, rejections(job)) == (
+        Job.Status.PARTIAL,
+        3,
+        [(5, "Contact ID: “A” appears earlier in the file")],
+    )
+    assert CampaignContact.objects.get(external_id="A").preferred_agent == supervisor
