@@ -11,6 +11,8 @@ else (extensions, other countries, letters…) goes to phonenumbers.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 # What people put between digits; deleted with str.translate (several times a regex's speed).
@@ -60,16 +62,28 @@ class PhoneReader:
         # "00" starts an international number only where it is the region's own prefix.
         self.double_zero = plain and metadata.international_prefix == "00"
         self._valid: dict[tuple[str, int], bool] = {}
+        # The national significant number of a compact number written "+33…", "0033…" (where
+        # "00" is the region's international prefix) or "0…": ASCII digits, no leading zero,
+        # SHORTEST_CACHED to 15 digits. Anything else is phonenumbers' to judge.
+        self._plain = None
+        if plain:
+            prefixes = [rf"\+{self.country_code}", "0"]
+            if self.double_zero:
+                prefixes.insert(1, f"00{self.country_code}")
+            self._plain = re.compile(
+                rf"(?:{'|'.join(prefixes)})([1-9][0-9]{{{SHORTEST_CACHED - 1},14}})"
+            ).fullmatch
 
     def e164(self, raw: str) -> str:
-        national = self._national(raw.translate(SEPARATORS)) if self.country_code else None
-        if national is None:
+        plain = self._plain and self._plain(raw.translate(SEPARATORS))
+        if not plain:
             return to_e164(raw, self.region)
+        national = plain[1]
         key = (national[:-FREE_TAIL], len(national))
         valid = self._valid.get(key)
         if valid is None:
             # What parse("+" + country code + national) gives, built directly (half the cost):
-            # the national number has no trunk prefix to strip (see _national).
+            # the national number has no trunk prefix to strip (see self._plain).
             number = phonenumbers.PhoneNumber(
                 country_code=self.country_calling_code, national_number=int(national)
             )
@@ -77,24 +91,3 @@ class PhoneReader:
         if not valid:
             raise InvalidPhone(raw)
         return "+" + self.country_code + national
-
-    def _national(self, compact: str) -> str | None:
-        """The national significant number, or None when phonenumbers must decide."""
-        if compact.startswith("+"):
-            rest = compact[1:]
-        elif compact.startswith("00"):
-            if not self.double_zero:
-                return None
-            rest = compact[2:]
-        elif compact.startswith("0"):
-            rest = self.country_code + compact[1:]
-        else:
-            return None
-        if not rest.startswith(self.country_code):
-            return None
-        national = rest[len(self.country_code) :]
-        if not (national.isascii() and national.isdigit()) or national[0] == "0":
-            return None
-        if not SHORTEST_CACHED <= len(national) <= 15:
-            return None
-        return national
