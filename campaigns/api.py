@@ -80,6 +80,7 @@ CLAIM_FIELDS = ("top_priority", "priority", "next_try_at", "time_zone", "schedul
                 "external_id", "custom_fields")  # fmt: skip
 # What the dialer is given of the address to dial.
 DIAL_FIELDS = ("value", "kind", "position")
+ACTIVE_LISTS_SQL = "SELECT id FROM campaigns_contactlist WHERE campaign_id = %s AND state = %s"
 
 
 # --- the dialer's operations ------------------------------------------------------------------
@@ -219,11 +220,9 @@ def _due_in_dialer_order(
     # The active lists' ids as values, not a subquery: PostgreSQL then knows from its
     # statistics how many contacts they hold, and reads the index in order instead of
     # sorting every due contact (3 ms instead of 1.1 s at 1M contacts).
-    active = list(
-        ContactList.objects.filter(campaign=campaign, state=ContactList.State.ACTIVE).values_list(
-            "pk", flat=True
-        )
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(ACTIVE_LISTS_SQL, [campaign.pk, ContactList.State.ACTIVE])
+        active = [row[0] for row in cursor.fetchall()]
     seen: set[int] = set()
     if connection.vendor == "postgresql":
         first = _heads(campaign, active, now, chunk)
@@ -471,6 +470,20 @@ def _address_to_dial(contact_ids: Iterable[int]) -> dict[int, Dial]:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
+# The lookups of every call, as SQL written once: the ORM spent 0.5 to 0.9 ms of CPU building
+# and compiling each (`raw()` still applies the fields' conversions).
+# The token's tenant, the token's id and whether its last use is to be written (at or before
+# the parameter).
+TENANT_OF_DIGEST_SQL = """
+SELECT n.*, t.id AS token_id, (t.last_used_at IS NULL OR t.last_used_at <= %s) AS token_stale
+FROM contactcenter_tenant n JOIN campaigns_dialertoken t ON t.tenant_id = n.id
+WHERE t.digest = %s
+"""
+# Scoped to the token's tenant, as Campaign.objects.for_tenant(tenant) would be. Its calling
+# rules are read when used (campaign.calling_rules), only when it has some.
+CAMPAIGN_SQL = "SELECT * FROM campaigns_campaign WHERE tenant_id = %s AND id = %s"
+
+
 def _errors(status: int, **reasons: str) -> JsonResponse:
     errors = [{"field": field, "reason": str(reason)} for field, reason in reasons.items()]
     return JsonResponse({"errors": errors}, status=status)
@@ -483,18 +496,21 @@ def dialer_token_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
         scheme, _space, clear = request.headers.get("Authorization", "").partition(" ")
-        token = None
+        now = timezone.now()
+        tenant = None
         if scheme.lower() == "bearer" and clear.strip():
-            digest = DialerToken.hash(clear.strip())
-            token = DialerToken.objects.select_related("tenant").filter(digest=digest).first()
-        if token is None:
+            stale = connection.ops.adapt_datetimefield_value(now - LAST_USED_PRECISION)
+            found = Tenant.objects.raw(
+                TENANT_OF_DIGEST_SQL, [stale, DialerToken.hash(clear.strip())]
+            )
+            tenant = next(iter(found), None)
+        if tenant is None:
             response = _errors(401, Authorization=_("A valid dialer token is required."))
             response["WWW-Authenticate"] = 'Bearer realm="dialer"'
             return response
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
-            DialerToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return view(request, token.tenant, *args, **kwargs)
+        if tenant.token_stale:
+            DialerToken.objects.filter(pk=tenant.token_id).update(last_used_at=now)
+        return view(request, tenant, *args, **kwargs)
 
     return login_not_required(csrf_exempt(wrapper))
 
@@ -502,9 +518,7 @@ def dialer_token_required(view: Callable) -> Callable:
 @dialer_token_required
 @require_GET
 def next_contacts(request: HttpRequest, tenant: Tenant, pk: int) -> JsonResponse:
-    campaign = (
-        Campaign.objects.for_tenant(tenant).select_related("calling_rules").filter(pk=pk).first()
-    )
+    campaign = next(iter(Campaign.objects.raw(CAMPAIGN_SQL, [tenant.pk, pk])), None)
     if campaign is None:
         return _errors(404, campaign=_("No such campaign."))
     # The token's tenant is the campaign's: no query to read it again.
