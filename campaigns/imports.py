@@ -161,7 +161,7 @@ class CampaignContactImporter(Importer):
     columns = CONTACT_COLUMNS
     options_form = ContactImportForm
     other_columns_kept_as = gettext_lazy("custom fields")
-    batch_size = 10_000
+    batch_size = 5_000
     # clean_row reads only what __init__ loaded (the agents, the campaign's time zone).
     checks_ahead = True
 
@@ -303,11 +303,19 @@ class CampaignContactImporter(Importer):
         """Create what the unique Contact ID allows, with their addresses; every other row is
         refused with its reason. A blank Contact ID becomes one made from the job and the line:
         the same on a re-delivery, unique in the campaign."""
-        if not rows:
-            return BatchResult()
-        if connection.vendor == "postgresql":
-            return self._write_by_copy(rows)
-        return self._write_by_values(rows)
+        result, fresh, seen = BatchResult(), [], set()
+        for line, row in rows:
+            external_id = row[0] or f"{self._id_prefix}-{line}"
+            if external_id in seen:
+                result.rejected.append((line, self._earlier_in_file(external_id)))
+            else:
+                seen.add(external_id)
+                fresh.append((line, (external_id, *row[1:])))
+        if fresh and connection.vendor == "postgresql":
+            self._write_by_copy(fresh, result)
+        elif fresh:
+            self._write_by_values(fresh, result)
+        return result
 
     @cached_property
     def _id_prefix(self) -> str:
@@ -328,12 +336,11 @@ class CampaignContactImporter(Importer):
         values = {row[i] for _line, row in rows for i in _VALUE_INDEXES if row[i]}
         return blocked_values(tenant=self.tenant, campaign=campaign, values=values)
 
-    def _write_by_copy(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+    def _write_by_copy(self, rows: list[tuple[int, tuple]], result: BatchResult) -> None:
         """PostgreSQL: COPY into a staging table, then one statement does the rest.
 
-        It inserts the first row of each Contact ID in file order and the addresses of those
-        it could, and lists the rows refused and why: nothing comes back to Python but the
-        count and the refused rows.
+        It inserts the rows in file order and the addresses of those it could, and lists the
+        rows refused and why: nothing comes back to Python but the count and the refused rows.
         """
         blocked = self._blocked(rows)
         out = io.StringIO()
@@ -360,35 +367,23 @@ class CampaignContactImporter(Importer):
                     "list": contact_list.pk,
                     "job": self.job.pk,
                     "now": now,
-                    "prefix": f"{self._id_prefix}-",
                     "free": _FREE_STATES,
                 },
             )
-            result = BatchResult()
             for line, external_id, earlier, created in cursor.fetchall():
                 if line == 0:
                     result.created = created
                 else:
                     reason = self._earlier_in_file if earlier else self._already_exists
                     result.rejected.append((line, reason(external_id)))
-        return result
 
-    def _write_by_values(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+    def _write_by_values(self, rows: list[tuple[int, tuple]], result: BatchResult) -> None:
         """Elsewhere (SQLite): multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, in chunks."""
-        result, fresh, seen = BatchResult(), [], set()
-        for line, row in rows:
-            external_id = row[0] or f"{self._id_prefix}-{line}"
-            if external_id in seen:
-                result.rejected.append((line, self._earlier_in_file(external_id)))
-            else:
-                seen.add(external_id)
-                fresh.append((line, (external_id, *row[1:])))
-        ids = self._insert_contacts([row for _line, row in fresh])
+        ids = self._insert_contacts([row for _line, row in rows])
         result.created = len(ids)
-        refused = [(line, row[0]) for line, row in fresh if row[0] not in ids]
+        refused = [(line, row[0]) for line, row in rows if row[0] not in ids]
         result.rejected += self._explain_conflicts(refused)
-        self._insert_addresses([(ids[row[0]], row) for _l, row in fresh if row[0] in ids])
-        return result
+        self._insert_addresses([(ids[row[0]], row) for _l, row in rows if row[0] in ids])
 
     def _explain_conflicts(self, refused: list[tuple[int, str]]) -> list[tuple[int, str]]:
         """A refused id was taken by this very import (earlier in the file) or existed before."""
@@ -531,7 +526,8 @@ def _next_try(raw: str, zone: str) -> datetime.datetime:
 
 _ADDRESS_FIELDS = [f"v{n}, k{n}" for n in range(1, ADDRESSES + 1)]
 _STAGING_TABLE = "campaigns_contact_staging"
-# clean_row's tuple after the line, then the states of the addresses when one is blocked.
+# clean_row's tuple (its Contact ID filled in) after the line, then the states of the addresses
+# when one is blocked.
 _STAGING = (
     f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING_TABLE} (line integer, external_id text, "
     "priority smallint, top_priority boolean, time_zone text, agent_id bigint, "
@@ -542,23 +538,14 @@ _STAGING = (
 _COPY_STAGED = f"COPY {_STAGING_TABLE} FROM STDIN (FORMAT csv, FORCE_NULL (agent_id, next_try_at))"
 _CONTACTS = CampaignContact._meta.db_table
 _ADDRESSES = ContactAddress._meta.db_table
-# One statement a batch (PostgreSQL). `staged`: the rows with their Contact ID (made from the
-# job and the line when blank); `firsts`: the first row of each Contact ID in file order;
-# `inserted`: those the unique constraint let in; `addresses`: theirs, one row per address
-# (positions from 0, states from the staged column or _FREE_STATES). Then the count, and the
-# refused rows with whether the Contact ID was taken earlier in the file: by a row of this batch
-# (not in firsts), or by one an earlier batch of this job created. The sub-statements share one
-# snapshot, so the holders looked up are the rows that existed before this statement.
+# One statement a batch (PostgreSQL); the staged rows have distinct Contact IDs (write_batch).
+# `inserted`: those the unique constraint let in, in file order; `addresses`: theirs, one row per
+# address (positions from 0, states from the staged column or _FREE_STATES). Then the count, and
+# the refused rows with whether the Contact ID was taken by a row an earlier batch of this job
+# created (earlier in the file). The sub-statements share one snapshot, so the holders looked up
+# are the rows that existed before this statement.
 _WRITE_STAGED = f"""
-WITH staged AS (
-    SELECT line, coalesce(nullif(external_id, ''), %(prefix)s || line) AS external_id,
-        priority, top_priority, time_zone, agent_id, next_try_at, custom_fields,
-        {", ".join(_ADDRESS_FIELDS)}, states
-    FROM {_STAGING_TABLE}
-), firsts AS (
-    SELECT DISTINCT ON (external_id COLLATE "C") * FROM staged
-    ORDER BY external_id COLLATE "C", line
-), inserted AS (
+WITH inserted AS (
     INSERT INTO {_CONTACTS} (tenant_id, campaign_id, contact_list_id, import_job_id,
         in_processing, state, schedule_note, manual_reschedules, created_at, updated_at,
         external_id, priority, top_priority, time_zone, preferred_agent_id, next_try_at,
@@ -566,29 +553,26 @@ WITH staged AS (
     SELECT %(tenant)s, %(campaign)s, %(list)s, %(job)s, false, 'waiting', '', 0, %(now)s,
         %(now)s, external_id, priority, top_priority, time_zone, agent_id, next_try_at,
         custom_fields
-    FROM firsts ORDER BY line
+    FROM {_STAGING_TABLE} ORDER BY line
     ON CONFLICT DO NOTHING
     RETURNING id, external_id
 ), addresses AS (
     INSERT INTO {_ADDRESSES} (tenant_id, attempts, contact_id, position, value, kind, state)
-    SELECT %(tenant)s, 0, i.id, a.position, a.value, a.kind, CASE WHEN f.states = ''
-        THEN (%(free)s::text[])[a.position + 1] ELSE split_part(f.states, ',', a.position + 1) END
-    FROM inserted i JOIN firsts f ON f.external_id = i.external_id
+    SELECT %(tenant)s, 0, i.id, a.position, a.value, a.kind, CASE WHEN s.states = ''
+        THEN (%(free)s::text[])[a.position + 1] ELSE split_part(s.states, ',', a.position + 1) END
+    FROM inserted i JOIN {_STAGING_TABLE} s ON s.external_id = i.external_id
     CROSS JOIN LATERAL (VALUES {
-    ", ".join(f"({n - 1}, f.v{n}, f.k{n})" for n in range(1, ADDRESSES + 1))
+    ", ".join(f"({n - 1}, s.v{n}, s.k{n})" for n in range(1, ADDRESSES + 1))
 }) a (position, value, kind)
     WHERE a.value <> ''
 )
 SELECT 0, '', false, (SELECT count(*) FROM inserted)
 UNION ALL
-SELECT s.line, s.external_id, true, 0 FROM staged s
-WHERE NOT EXISTS (SELECT FROM firsts f WHERE f.line = s.line)
-UNION ALL
-SELECT f.line, f.external_id, coalesce((
+SELECT s.line, s.external_id, coalesce((
     SELECT h.import_job_id = %(job)s FROM {_CONTACTS} h
-    WHERE h.campaign_id = %(campaign)s AND h.external_id = f.external_id
-), false), 0 FROM firsts f
-WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.external_id = f.external_id)
+    WHERE h.campaign_id = %(campaign)s AND h.external_id = s.external_id
+), false), 0 FROM {_STAGING_TABLE} s
+WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.external_id = s.external_id)
 """  # noqa: S608
 
 
