@@ -289,7 +289,7 @@ _TRIED_ABOVE_BOUND = """c.next_try_at <= %(now)s
 # is full, a tried contact whose (top priority, priority) is not above its last one's comes
 # after all of it: the tried head is read only above that key (a bound of the index scan),
 # which spares most of its reads and their address lookups. Then the heads' rows, fetched by
-# their ctid (no primary key descent: 16% fewer buffers), locked, with the conditions again (one
+# their ctid (no primary key descent: 16% fewer buffers here), locked, with the conditions (one
 # may have changed since it was read: a row updated meanwhile is re-read in its latest version
 # and checked again); the address to dial (Rescheduled first, then by position) and the lists'
 # verdict computed after the sort, for the rows returned only (an index lookup per address).
