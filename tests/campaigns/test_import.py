@@ -277,3 +277,26 @@ def test_rows_are_checked_ahead_in_a_thread_without_queries(
         [(5, "Contact ID: “A” appears earlier in the file")],
     )
     assert CampaignContact.objects.get(external_id="A").preferred_agent == supervisor
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_a_list_deleted_before_the_job_runs_fails_the_file(
+    client_for, supervisor, contact_list, settings, django_capture_on_commit_callbacks, ahead
+):
+    settings.JOBS_CHECK_AHEAD = ahead
+    with django_capture_on_commit_callbacks() as callbacks:
+        post_import(
+            client_for(supervisor),
+            CONTACTS,
+            "Address 1\r\n0612345678\r\n",
+            contact_list=contact_list.pk,
+        )
+    contact_list.delete()
+    for callback in callbacks:
+        callback()
+    job = Job.objects.get()
+    assert (job.status, job.message, job.created) == (
+        Job.Status.FAILED,
+        "The contact list chosen for this import no longer exists.",
+        0,
+    )
