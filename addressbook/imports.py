@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
@@ -47,6 +48,15 @@ def email_is_valid(value: str) -> bool:
     return True
 
 
+@dataclass
+class Prepared:
+    """A batch as prepare_batch leaves it for write_batch."""
+
+    fresh: list[tuple[int, tuple]]  # (line, row): the first row of each name in the batch
+    earlier: list[tuple[int, str]]  # (line, name): a name seen earlier in the batch
+    copy: str | None  # on PostgreSQL, `fresh` as the staging table's COPY CSV
+
+
 # SQLite accepts at most 32,766 parameters a statement: 2,000 rows of 12 stay well under.
 VALUES_CHUNK = 2000
 
@@ -65,6 +75,8 @@ class ExternalContactImporter(Importer):
     def __init__(self, job, tenant=None):
         super().__init__(job, tenant)
         self.phones = PhoneReader(self.tenant.default_phone_region)
+        # Read here, in the worker's thread: prepare_batch runs in the check-ahead thread.
+        self.copies = connection.vendor == "postgresql"
 
     def clean_row(self, values: dict[str, str]) -> tuple:
         """(name, address, phone, phone_e164, mobile, mobile_e164, other, email); every fault at once."""
@@ -96,13 +108,41 @@ class ExternalContactImporter(Importer):
             email,
         )
 
-    def write_batch(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+    def prepare_batch(self, rows: list[tuple[int, tuple]]) -> Prepared:
+        """A name seen earlier in the batch set aside; on PostgreSQL the others as COPY CSV.
+
+        Runs in the check-ahead thread: pure Python, no database.
+        """
+        fresh, earlier, seen = [], [], set()
+        for line, row in rows:
+            # The unique constraint's key: the name is stripped already, lower-cased here.
+            key = row[0].lower()
+            if key in seen:
+                earlier.append((line, row[0]))
+            else:
+                seen.add(key)
+                fresh.append((line, row))
+        copy = None
+        if self.copies:
+            out = io.StringIO()
+            # Every field quoted: in COPY's CSV format only an unquoted empty field is NULL.
+            csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(
+                (line, *row) for line, row in fresh
+            )
+            copy = out.getvalue()
+        return Prepared(fresh, earlier, copy)
+
+    def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
         """Create what the unique name allows; every other row is refused with its reason."""
-        if not rows:
-            return BatchResult()
-        if connection.vendor == "postgresql":
-            return self._write_by_copy(rows)
-        return self._write_by_values(rows)
+        batch = rows if isinstance(rows, Prepared) else self.prepare_batch(rows)
+        result = BatchResult()
+        result.rejected = [(line, self._earlier_in_file(name)) for line, name in batch.earlier]
+        if batch.copy is not None:
+            self._write_by_copy(batch.copy, result)
+        elif batch.fresh:
+            self._write_by_values(batch.fresh, result)
+        result.rejected.sort()
+        return result
 
     def _earlier_in_file(self, name: str) -> str:
         return _("Name: “%(name)s” appears earlier in the file") % {"name": name}
@@ -110,51 +150,33 @@ class ExternalContactImporter(Importer):
     def _already_exists(self, name: str) -> str:
         return _("Name: “%(name)s” already exists") % {"name": name}
 
-    def _write_by_copy(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+    def _write_by_copy(self, data: str, result: BatchResult) -> None:
         """PostgreSQL: COPY into a staging table, then one statement does the rest.
 
-        It inserts the first row of each name in file order, records the batch's range of ids
+        It inserts the rows the unique constraint lets in, records the batch's range of ids
         for the search task, and lists the rows refused and why, so that nothing comes back
         to Python but the count and the refused rows.
         """
-        out = io.StringIO()
-        # Every field quoted: in COPY's CSV format only an unquoted empty field is NULL.
-        csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(
-            (line, *row) for line, row in rows
-        )
         with connection.cursor() as cursor:
             # Emptied first: ON COMMIT does it in production, but not between savepoints.
             cursor.execute(f"{_STAGING}; TRUNCATE addressbook_staging")
             with cursor.cursor.copy(
                 f"COPY addressbook_staging ({', '.join(_STAGED)}) FROM STDIN (FORMAT csv)"
             ) as copy:
-                copy.write(out.getvalue())
-            del out
-            now = timezone.now()
+                copy.write(data)
             cursor.execute(
                 _WRITE_STAGED,
-                {"tenant": self.tenant.pk, "job": self.job.pk, "now": now},
+                {"tenant": self.tenant.pk, "job": self.job.pk, "now": timezone.now()},
             )
-            result = BatchResult()
             for line, name, earlier, created in cursor.fetchall():
                 if line == 0:
                     result.created = created
                 else:
                     reason = self._earlier_in_file if earlier else self._already_exists
                     result.rejected.append((line, reason(name)))
-        result.rejected.sort()
-        return result
 
-    def _write_by_values(self, rows: list[tuple[int, tuple]]) -> BatchResult:
+    def _write_by_values(self, fresh: list[tuple[int, tuple]], result: BatchResult) -> None:
         """Elsewhere (SQLite): multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, in chunks."""
-        result, fresh, seen = BatchResult(), [], set()
-        for line, row in rows:
-            key = row[0].lower()
-            if key in seen:
-                result.rejected.append((line, self._earlier_in_file(row[0])))
-            else:
-                seen.add(key)
-                fresh.append((line, row))
         inserted = _insert_by_values([row for _line, row in fresh], self._meta())
         result.created = len(inserted)
         if inserted:
@@ -164,7 +186,6 @@ class ExternalContactImporter(Importer):
             SearchBacklog.objects.create(tenant=self.tenant, first_id=min(ids), last_id=max(ids))
         refused = [(line, row[0]) for line, row in fresh if row[0] not in inserted]
         result.rejected += self._explain_conflicts(refused)
-        return result
 
     def _explain_conflicts(self, refused: list[tuple[int, str]]) -> list[tuple[int, str]]:
         """A refused name was taken by this very import (earlier in the file) or existed before."""
@@ -227,19 +248,17 @@ _STAGING = (
 )
 _WRITTEN_COLUMNS = ", ".join(WRITTEN)
 _KEY = "lower(trim({}name))"
-# One statement a batch (PostgreSQL). `firsts`: the first row of each name in file order
-# (compared as the unique constraint compares); `inserted`: those the constraint let in;
-# `backlog`: their range of ids, for addressbook.tasks.index_contacts. Then the count, and the
-# refused rows with whether the name was taken earlier in the file: by a row of this batch
-# (not in firsts), or by one an earlier batch of this job created. The sub-statements share one
-# snapshot, so the holders looked up are the rows that existed before this statement.
+# One statement a batch (PostgreSQL), over the staged rows (names first in their batch):
+# `inserted`, those the unique constraint let in; `backlog`, their range of ids for
+# addressbook.tasks.index_contacts. Then the count, and the refused rows with whether the
+# name was taken earlier in the file, i.e. by a contact this job created. The sub-statements
+# share one snapshot, so a holder looked up is a row that existed before this statement; none
+# means one this statement inserted (two names the database folds alike and Python not).
 _WRITE_STAGED = f"""
-WITH firsts AS (
-    SELECT DISTINCT ON ({_KEY.format("")}) line, {_WRITTEN_COLUMNS}
-    FROM addressbook_staging ORDER BY {_KEY.format("")}, line
-), inserted AS (
+WITH inserted AS (
     INSERT INTO {_TABLE} ({", ".join(_INSERT_COLUMNS)})
-    SELECT %(tenant)s, %(job)s, %(now)s, %(now)s, {_WRITTEN_COLUMNS} FROM firsts ORDER BY line
+    SELECT %(tenant)s, %(job)s, %(now)s, %(now)s, {_WRITTEN_COLUMNS}
+    FROM addressbook_staging ORDER BY line
     ON CONFLICT DO NOTHING
     RETURNING id, name
 ), backlog AS (
@@ -248,14 +267,11 @@ WITH firsts AS (
 )
 SELECT 0, '', false, (SELECT count(*) FROM inserted)
 UNION ALL
-SELECT s.line, s.name, true, 0 FROM addressbook_staging s
-WHERE NOT EXISTS (SELECT FROM firsts f WHERE f.line = s.line)
-UNION ALL
-SELECT f.line, f.name, coalesce((
-    SELECT h.import_job_id = %(job)s FROM {_TABLE} h
-    WHERE h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("f.")}
-), false), 0 FROM firsts f
-WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.name = f.name)
+SELECT s.line, s.name, coalesce((
+    SELECT coalesce(h.import_job_id = %(job)s, false) FROM {_TABLE} h
+    WHERE h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("s.")}
+), true), 0 FROM addressbook_staging s
+WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.name = s.name)
 """  # noqa: S608
 
 

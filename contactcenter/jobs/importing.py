@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -144,8 +144,20 @@ class Importer:
         """Validate and normalise one row; raise RowInvalid. Lengths and blanks are checked first."""
         raise NotImplementedError
 
+    def prepare_batch(self, rows: list[tuple[int, object]]) -> object:
+        """What write_batch receives for a batch's valid rows; by default the rows themselves.
+
+        Runs where the rows are checked: in the check-ahead thread for importers that check
+        ahead, so it must not touch the database either. Work done here (formatting the rows
+        for COPY, say) is off the thread that waits on the database.
+        """
+        return rows
+
     def write_batch(self, rows: list[tuple[int, object]]) -> BatchResult:
-        """Write valid rows with set-based SQL, marking each created row with self.job."""
+        """Write valid rows with set-based SQL, marking each created row with self.job.
+
+        `rows` is what prepare_batch made of them.
+        """
         raise NotImplementedError
 
     def after_run(self) -> None:
@@ -308,7 +320,9 @@ def _import(job: Job, importer: Importer) -> None:
         job.save(update_fields=["options", "total"])
     positions, _missing, _unknown = importer.map_header(table.header)
     rows = files.rows(path, table, skip=job.processed)
-    batches = _checked_batches(rows, RowChecker(importer, positions), importer.batch_size)
+    batches = _checked_batches(
+        rows, RowChecker(importer, positions), importer.prepare_batch, importer.batch_size
+    )
     if importer.checks_ahead and settings.JOBS_CHECK_AHEAD:
         batches = _ahead(batches)
     try:
@@ -328,10 +342,14 @@ class CheckedBatch:
     values: dict[int, list[str]]  # line → the file's values, for the error report
     valid: list[tuple[int, object]]  # (line, what clean_row made of it)
     invalid: list[tuple[int, str]]  # (line, reason)
+    prepared: object = None  # Importer.prepare_batch(valid), what write_batch receives
 
 
 def _checked_batches(
-    rows: Iterator[tuple[int, list[str]]], check: RowChecker, size: int
+    rows: Iterator[tuple[int, list[str]]],
+    check: RowChecker,
+    prepare: Callable[[list[tuple[int, object]]], object],
+    size: int,
 ) -> Iterator[CheckedBatch]:
     batch = CheckedBatch(0, {}, [], [])
     for line, values in rows:
@@ -342,10 +360,16 @@ def _checked_batches(
         except RowInvalid as exc:
             batch.invalid.append((line, format_errors(exc.errors)))
         if batch.size >= size:
-            yield batch
+            yield _prepared(batch, prepare)
             batch = CheckedBatch(0, {}, [], [])
     if batch.size:
-        yield batch
+        yield _prepared(batch, prepare)
+
+
+def _prepared(batch: CheckedBatch, prepare: Callable) -> CheckedBatch:
+    if batch.valid:
+        batch.prepared = prepare(batch.valid)
+    return batch
 
 
 def _ahead(batches: Iterator[CheckedBatch], depth: int = 2) -> Generator[CheckedBatch]:
@@ -390,7 +414,7 @@ def _commit_batch(job: Job, importer: Importer, batch: CheckedBatch) -> bool:
         if status != Job.Status.RUNNING or processed != job.processed:
             job.status = status
             return False
-        result = importer.write_batch(batch.valid) if batch.valid else BatchResult()
+        result = importer.write_batch(batch.prepared) if batch.valid else BatchResult()
         rejected = sorted(batch.invalid + result.rejected)
         if rejected:
             _write_rejections(
