@@ -1,3 +1,7 @@
+import ctypes
+import ctypes.util
+import gc
+
 from celery import shared_task
 
 from contactcenter.jobs.exporting import run_export
@@ -9,7 +13,33 @@ from contactcenter.models import Job
 def run_job(job_id: str) -> None:
     """Run one import or export job. Safe to deliver twice (see contactcenter/jobs/importing.py)."""
     kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first()
-    if kind == Job.Kind.IMPORT:
-        run_import(job_id)
-    elif kind == Job.Kind.EXPORT:
-        run_export(job_id)
+    try:
+        if kind == Job.Kind.IMPORT:
+            run_import(job_id)
+        elif kind == Job.Kind.EXPORT:
+            run_export(job_id)
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Give back to the system what a job's batches took, so the next job starts as low.
+
+    A worker lives for many jobs: without this, glibc's allocator keeps the freed memory of an
+    import's batches (the bench's worker started its second import at 127 MB instead of 97).
+    """
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_libc = _glibc()
