@@ -80,12 +80,35 @@ class ExternalContactImporter(Importer):
 
     def clean_row(self, values: dict[str, str]) -> tuple:
         """(name, address, phone, phone_e164, mobile, mobile_e164, other, email); every fault at once."""
+        phone, mobile, email = values["Phone"], values["Mobile"], values["Email"]
+        # The common row in straight-line code (a million calls an import); any fault goes
+        # to _faults(), which says what each one is.
+        e164 = self.phones.e164
+        try:
+            phone_e164 = e164(phone) if phone else ""
+            mobile_e164 = e164(mobile) if mobile else ""
+        except InvalidPhone:
+            raise RowInvalid(self._faults(values)) from None
+        if email and not email_is_valid(email):
+            raise RowInvalid(self._faults(values))
+        return (
+            values["Name"],
+            values["Address"],
+            phone,
+            phone_e164,
+            mobile,
+            mobile_e164,
+            values["Other"],
+            email,
+        )
+
+    def _faults(self, values: dict[str, str]) -> list[tuple[str, str]]:
         errors = []
-        numbers = {}
         for column in ("Phone", "Mobile"):
             raw = values[column]
             try:
-                numbers[column] = self.phones.e164(raw) if raw else ""
+                if raw:
+                    self.phones.e164(raw)
             except InvalidPhone:
                 errors.append(
                     (column, _("“%(value)s” is not a valid phone number") % {"value": raw})
@@ -95,18 +118,7 @@ class ExternalContactImporter(Importer):
             errors.append(
                 ("Email", _("“%(value)s” is not a valid email address") % {"value": email})
             )
-        if errors:
-            raise RowInvalid(errors)
-        return (
-            values["Name"],
-            values["Address"],
-            values["Phone"],
-            numbers["Phone"],
-            values["Mobile"],
-            numbers["Mobile"],
-            values["Other"],
-            email,
-        )
+        return errors
 
     def prepare_batch(self, rows: list[tuple[int, tuple]]) -> Prepared:
         """A name seen earlier in the batch set aside; on PostgreSQL the others as COPY CSV.
