@@ -65,6 +65,33 @@ class PhoneReader:
         # The national significant number of a compact number written "+33…", "0033…" (where
         # "00" is the region's international prefix) or "0…": ASCII digits, no leading zero,
         # SHORTEST_CACHED to 15 digits. Anything else is phonenumbers' to judge.
+        # Where the country code is the region's alone, validity is phonenumbers' own rule
+        # (_number_type_helper: the general pattern, then any type's, each behind its possible
+        # lengths) with its patterns compiled once: 35 us a number through is_valid_number,
+        # for each of the ~60,000 prefixes a million-row import meets.
+        self._types = None
+        if (
+            plain
+            and phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code) == (region,)
+            and metadata.general_desc.national_number_pattern
+        ):
+            self._general = _desc(metadata.general_desc)
+            self._types = [
+                _desc(desc)
+                for desc in (
+                    metadata.premium_rate,
+                    metadata.toll_free,
+                    metadata.shared_cost,
+                    metadata.voip,
+                    metadata.personal_number,
+                    metadata.pager,
+                    metadata.uan,
+                    metadata.voicemail,
+                    metadata.fixed_line,
+                    metadata.mobile,
+                )
+                if desc is not None and desc.national_number_pattern
+            ]
         self._plain = None
         if plain:
             prefixes = [rf"\+{self.country_code}", "0"]
@@ -73,6 +100,24 @@ class PhoneReader:
             self._plain = re.compile(
                 rf"(?:{'|'.join(prefixes)})([1-9][0-9]{{{SHORTEST_CACHED - 1},14}})"
             ).fullmatch
+
+    def _is_valid(self, national: str) -> bool:
+        """phonenumbers.is_valid_number of +<country code><national>, for a plain region."""
+        if self._types is None:
+            # What parse("+" + country code + national) gives, built directly: the national
+            # number has no trunk prefix to strip (see self._plain).
+            number = phonenumbers.PhoneNumber(
+                country_code=self.country_calling_code, national_number=int(national)
+            )
+            return phonenumbers.is_valid_number(number)
+        length = len(national)
+        general_lengths, general = self._general
+        if (general_lengths and length not in general_lengths) or not general(national):
+            return False
+        return any(
+            (not lengths or length in lengths) and matches(national)
+            for lengths, matches in self._types
+        )
 
     def e164(self, raw: str) -> str:
         plain = self._plain and self._plain(raw.translate(SEPARATORS))
@@ -84,10 +129,12 @@ class PhoneReader:
         if valid is None:
             # What parse("+" + country code + national) gives, built directly (half the cost):
             # the national number has no trunk prefix to strip (see self._plain).
-            number = phonenumbers.PhoneNumber(
-                country_code=self.country_calling_code, national_number=int(national)
-            )
-            valid = self._valid[key] = phonenumbers.is_valid_number(number)
+            valid = self._valid[key] = self._is_valid(national)
         if not valid:
             raise InvalidPhone(raw)
         return "+" + self.country_code + national
+
+
+def _desc(desc) -> tuple[frozenset[int], object]:
+    """A PhoneNumberDesc as (its possible lengths, the full match of its pattern)."""
+    return frozenset(desc.possible_length), re.compile(desc.national_number_pattern).fullmatch

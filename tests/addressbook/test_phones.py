@@ -153,3 +153,24 @@ def test_reader_verdict_on_a_short_number_does_not_depend_on_the_one_before():
 
 def test_reader_reads_the_international_prefix_of_the_region():
     assert verdict(PhoneReader("KE").e164, "00254 712 345678") is None
+
+
+def test_validity_from_the_compiled_patterns_is_phonenumbers_own_in_every_region():
+    """PhoneReader._is_valid (phonenumbers' type rule, patterns compiled once) against
+    is_valid_number, on numbers of every length from 1 to 17 digits in every region it serves."""
+    rnd = random.Random("phones-validity")
+    served = [r for r in sorted(phonenumbers.SUPPORTED_REGIONS) if PhoneReader(r)._types]
+    assert "FR" in served and len(served) > 50
+    verdicts = []
+    for region in served:
+        reader = PhoneReader(region)
+        code = reader.country_calling_code
+        for _ in range(400):
+            national = str(rnd.randint(1, 9)) + "".join(
+                rnd.choice("0123456789") for _ in range(rnd.randint(0, 16))
+            )
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            verdicts.append(phonenumbers.is_valid_number(number))
+            assert reader._is_valid(national) == verdicts[-1], (region, national)
+    # Both verdicts in number, or the comparison would mean little.
+    assert 0.02 < sum(verdicts) / len(verdicts) < 0.98
