@@ -7,7 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.models import ImportedRow, Job, Tenant, TenantModel, TenantQuerySet
+from contactcenter.models import (
+    ImportedRow,
+    Tenant,
+    TenantModel,
+    TenantQuerySet,
+    import_job_without_constraint,
+    tenant_without_constraint,
+)
 
 NAME_MAX, PHONE_MAX, ADDRESS_MAX, OTHER_MAX, EMAIL_MAX = 100, 50, 100, 250, 50
 
@@ -64,23 +71,8 @@ class ExternalContact(TenantModel, ImportedRow):
     # job are set by the server, never read from a file, and Django's on_delete still
     # cascades or clears them. Undo finds an import's rows by scanning: an index on the job
     # would cost every import ~5 s a million rows, for an action taken once in a while.
-    tenant = models.ForeignKey(
-        Tenant,
-        verbose_name=_("tenant"),
-        on_delete=models.CASCADE,
-        db_index=False,
-        db_constraint=False,
-    )
-    import_job = models.ForeignKey(
-        Job,
-        verbose_name=_("import job"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = tenant_without_constraint()
+    import_job = import_job_without_constraint(db_index=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, editable=False)
 

@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contactcenter.models import ImportedRow, Job, Tenant, TenantModel
+from contactcenter.models import (
+    ImportedRow,
+    TenantModel,
+    import_job_without_constraint,
+    tenant_without_constraint,
+)
 
 
 class CallingRules(TenantModel):
@@ -180,22 +185,8 @@ class CampaignContact(TenantModel, ImportedRow):
     # No foreign-key constraint in the database for the tenant and the import job: PostgreSQL
     # checks one per inserted row (~4 µs each: 8 s of a million-row import for the two). Both are
     # set by the server, never read from a file, and Django's on_delete still cascades or clears.
-    tenant = models.ForeignKey(
-        Tenant,
-        verbose_name=_("tenant"),
-        on_delete=models.CASCADE,
-        db_index=False,
-        db_constraint=False,
-    )
-    import_job = models.ForeignKey(
-        Job,
-        verbose_name=_("import job"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    tenant = tenant_without_constraint()
+    import_job = import_job_without_constraint()
     # No index of its own: campaigns_contact_unique_id and the indexes below lead with it, and
     # one more index would only slow the bulk writes (import, reset). No constraint in the
     # database either: it is always the contact list's campaign, set by the server, and the
@@ -341,13 +332,7 @@ class ContactAddress(TenantModel):
 
     # Set by the server, as CampaignContact.tenant: no constraint in the database (one check per
     # inserted address otherwise, ~1.7 a contact on import).
-    tenant = models.ForeignKey(
-        Tenant,
-        verbose_name=_("tenant"),
-        on_delete=models.CASCADE,
-        db_index=False,
-        db_constraint=False,
-    )
+    tenant = tenant_without_constraint()
     # No index of its own: campaigns_address_unique_position leads with it.
     contact = models.ForeignKey(
         CampaignContact, on_delete=models.CASCADE, related_name="addresses", db_index=False
