@@ -147,27 +147,29 @@ class ExternalContactImporter(Importer):
     def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
         """Create what the unique name allows; every other row is refused with its reason."""
         batch = rows if isinstance(rows, Prepared) else self.prepare_batch(rows)
+        # The two reasons a name is refused (taken earlier in the file: True), translated once
+        # a batch: a file whose names mostly exist refuses half a million of them.
+        reasons = {
+            True: _("Name: “%(name)s” appears earlier in the file"),
+            False: _("Name: “%(name)s” already exists"),
+        }
         result = BatchResult()
-        result.rejected = [(line, self._earlier_in_file(name)) for line, name in batch.earlier]
+        refused = [(line, name, True) for line, name in batch.earlier]
         if batch.copy is not None:
-            self._write_by_copy(batch.copy, result)
+            refused += self._write_by_copy(batch.copy, result)
         elif batch.fresh:
-            self._write_by_values(batch.fresh, result)
-        result.rejected.sort()
+            refused += self._write_by_values(batch.fresh, result)
+        result.rejected = sorted(
+            (line, reasons[earlier] % {"name": name}) for line, name, earlier in refused
+        )
         return result
 
-    def _earlier_in_file(self, name: str) -> str:
-        return _("Name: “%(name)s” appears earlier in the file") % {"name": name}
-
-    def _already_exists(self, name: str) -> str:
-        return _("Name: “%(name)s” already exists") % {"name": name}
-
-    def _write_by_copy(self, data: str, result: BatchResult) -> None:
+    def _write_by_copy(self, data: str, result: BatchResult) -> list[tuple[int, str, bool]]:
         """PostgreSQL: COPY into a staging table, then one statement does the rest.
 
         It inserts the rows the unique constraint lets in, records the batch's range of ids
         for the search task, and lists the rows refused and why, so that nothing comes back
-        to Python but the count and the refused rows.
+        to Python but the count and the refused rows: (line, name, taken earlier in the file).
         """
         with connection.cursor() as cursor:
             # Emptied first: ON COMMIT does it in production, but not between savepoints.
@@ -181,19 +183,17 @@ class ExternalContactImporter(Importer):
                 {"tenant": self.tenant.pk, "job": self.job.pk, "now": timezone.now()},
             )
             rows = cursor.fetchall()
-        # The two reasons translated once a batch: half a million refused names, in a file
-        # whose names mostly exist already.
-        reasons = {
-            True: _("Name: “%(name)s” appears earlier in the file"),
-            False: _("Name: “%(name)s” already exists"),
-        }
+        refused = []
         for line, name, earlier, created in rows:
             if line == 0:
                 result.created = created
             else:
-                result.rejected.append((line, reasons[earlier] % {"name": name}))
+                refused.append((line, name, earlier))
+        return refused
 
-    def _write_by_values(self, fresh: list[tuple[int, tuple]], result: BatchResult) -> None:
+    def _write_by_values(
+        self, fresh: list[tuple[int, tuple]], result: BatchResult
+    ) -> list[tuple[int, str, bool]]:
         """Elsewhere (SQLite): multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, in chunks."""
         inserted = _insert_by_values([row for _line, row in fresh], self._meta())
         result.created = len(inserted)
@@ -203,9 +203,9 @@ class ExternalContactImporter(Importer):
             ids = inserted.values()
             SearchBacklog.objects.create(tenant=self.tenant, first_id=min(ids), last_id=max(ids))
         refused = [(line, row[0]) for line, row in fresh if row[0] not in inserted]
-        result.rejected += self._explain_conflicts(refused)
+        return self._explain_conflicts(refused)
 
-    def _explain_conflicts(self, refused: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    def _explain_conflicts(self, refused: list[tuple[int, str]]) -> list[tuple[int, str, bool]]:
         """A refused name was taken by this very import (earlier in the file) or existed before."""
         if not refused:
             return []
@@ -218,10 +218,7 @@ class ExternalContactImporter(Importer):
             .values_list("name", "import_job_id")
         )
         mine = {taken.lower() for taken, job_id in holders if job_id == self.job.pk}
-        return [
-            (line, (self._earlier_in_file if name.lower() in mine else self._already_exists)(name))
-            for line, name in refused
-        ]
+        return [(line, name, name.lower() in mine) for line, name in refused]
 
     def after_run(self) -> None:
         """Write the search rows of what this import created, in a task of its own."""
