@@ -8,6 +8,7 @@ starts a real `celery worker` process on the configured broker and the test data
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def start_worker(
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log_path
     deadline = time.monotonic() + 60
     while b"ready." not in log_path.read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -186,7 +188,31 @@ def celery_worker_process(django_db_setup, media_root, tmp_path_factory):
 def celery_worker(transactional_db, celery_worker_process):
     """Use in a test to have its tasks sent to the real worker instead of run eagerly."""
     celery_app.conf.task_always_eager = False
-    return celery_worker_process
+    yield celery_worker_process
+    # The test's database is flushed after this: a follow-up task still writing then (the
+    # search rows of an import's contacts, say) deadlocks with the flush's TRUNCATE.
+    wait_until_idle(celery_worker_process)
+
+
+_RECEIVED = re.compile(rb"Task [\w.]+\[([\w-]+)\] received")
+_ENDED = re.compile(rb"Task [\w.]+\[([\w-]+)\] (?:succeeded|failed|raised|retry)")
+
+
+def wait_until_idle(process: subprocess.Popen, settle: float = 1.0, timeout: float = 60) -> None:
+    """Until every task the worker received has ended and its log has been still for `settle`
+    seconds (a task queued by the one that ended arrives meanwhile)."""
+    deadline = time.monotonic() + timeout
+    last, still_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        log = process.log_path.read_bytes()
+        if log != last:
+            last, still_since = log, time.monotonic()
+        elif time.monotonic() - still_since >= settle and set(_RECEIVED.findall(log)) <= set(
+            _ENDED.findall(log)
+        ):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"The Celery worker was still busy after {timeout}s")
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.2):
