@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from campaigns import scheduling
+from campaigns import scheduling, services
 from campaigns.models import (
     CallAttempt,
     CallingRules,
@@ -186,6 +186,12 @@ class CampaignContactAdmin(CampaignsAdmin):
     inlines = [ContactAddressInline]
     # A campaign may hold a million contacts: no second COUNT(*) for the "show all" link.
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.state == CampaignContact.State.RUNNING and "state" in form.changed_data:
+            # Running by hand is a claim all the same: its lease runs out as a dialer's would.
+            services.claims_record(campaign=obj.campaign, contact_ids=[obj.pk], now=obj.updated_at)
 
 
 @admin.register(ContactAddress)

@@ -7,7 +7,9 @@ campaign or contact is a 404. Errors are `{"errors": [{"field": â€¦, "reason": â
 
 A claim is a lease: a contact claimed (Running) and not reported on within
 `DIALER_CLAIM_LEASE_MINUTES` of its last write (`updated_at`, stamped by the claim) goes back
-in line, so that a dialer that crashed holds nothing for ever. No scheduler does it: the next
+in line, so that a dialer that crashed holds nothing for ever. Each call records what it
+claimed in one `DialerClaim` row, which is how they are found again (a claim writes no index
+entry on the contacts, see CampaignContact.queued). No scheduler does it: the next
 "next contacts" call for the campaign releases them in its own transaction, before it claims
 (`manage.py release_dialer_claims` does it for every campaign). A late report on a released
 contact is still recorded while the contact is Waiting or Running again: the call did happen,
@@ -52,6 +54,7 @@ from campaigns.models import (
     CampaignContact,
     ContactAddress,
     ContactList,
+    DialerClaim,
     DialerToken,
     QualificationCode,
 )
@@ -68,8 +71,8 @@ DIALABLE = (ContactAddress.State.SCHEDULED, ContactAddress.State.RESCHEDULED)
 CALLABLE = (*DIALABLE, ContactAddress.State.WAITING)
 # A contact an attempt may be reported on: claimed, or back in line after its claim expired.
 REPORTABLE = (CampaignContact.State.RUNNING, CampaignContact.State.WAITING)
-# How often a campaign's expired claims are looked for (a read of the campaigns_contact_claimed
-# index, which holds the Running contacts only).
+# How often a campaign's expired claims are looked for (a read of its DialerClaim rows older
+# than the lease).
 RELEASE_EVERY_SECONDS = 60
 # A token's last use is written at most this often: a write (and a commit) per call otherwise.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -112,7 +115,7 @@ def contacts_claim(
         addresses = _address_to_dial_unless_blocked(campaign, chosen)
         # An address blocked since the candidates were read leaves its contact unclaimed.
         chosen = [contact for contact in chosen if contact.pk in addresses]
-        _claim([contact.pk for contact in chosen], now)
+        _claim(campaign, [contact.pk for contact in chosen], now)
     return [(contact, addresses[contact.pk]) for contact in chosen]
 
 
@@ -120,15 +123,28 @@ def claims_release_expired(*, campaign: Campaign, now: datetime) -> int:
     """Put back in line (Waiting, or held by its stopped list) every contact of the campaign
     claimed more than the lease ago and not reported on since; return how many.
 
-    The claim's time is the contact's `updated_at`: the claim stamps it, and any later write
-    only makes the lease start later. Rows locked meanwhile (a report being recorded, another
-    release) are skipped: they are not stuck.
+    The claims are the campaign's DialerClaim rows older than the lease; their contacts still
+    Running and not written since the lease began are released, and the rows deleted: the
+    others were reported on, released, or claimed again (a newer row holds them). The claim's
+    time is the contact's `updated_at`: the claim stamps it, and any later write only makes
+    the lease start later. Rows locked meanwhile (a report being recorded, another release)
+    are skipped: they are not stuck.
     """
     cutoff = now - timedelta(minutes=settings.DIALER_CLAIM_LEASE_MINUTES)
     with transaction.atomic():
+        claims = list(
+            DialerClaim.objects.filter(campaign=campaign, claimed_at__lt=cutoff)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "contacts")
+        )
+        if not claims:
+            return 0
+        DialerClaim.objects.filter(pk__in=[pk for pk, _ids in claims]).delete()
+        ids = sorted({pk for _claim, contacts in claims for pk in contacts})
         expired = list(
             CampaignContact.objects.for_tenant(campaign.tenant)
-            .filter(campaign=campaign, state=CampaignContact.State.RUNNING, updated_at__lt=cutoff)
+            .filter(pk__in=ids, campaign=campaign, state=CampaignContact.State.RUNNING)
+            .filter(updated_at__lt=cutoff)
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)
         )
@@ -215,7 +231,8 @@ def _due_in_dialer_order(
     On PostgreSQL the first `chunk` are one statement (HEADS_SQL, written once: building and
     compiling it with the ORM cost 5 ms a call) that merges the heads of both streams and locks
     only the rows it returns; past them, or elsewhere, the streams are read and locked chunk by
-    chunk with the ORM.
+    chunk with the ORM. The indexes hold the contacts out on a claim too (Running, `queued`):
+    each costs the read a row visit, the price of a claim that writes no index entry.
     """
     # The active lists' ids as values, not a subquery: PostgreSQL then knows from its
     # statistics how many contacts they hold, and reads the index in order instead of
@@ -231,8 +248,8 @@ def _due_in_dialer_order(
     dialable = ContactAddress.objects.filter(contact=OuterRef("pk"), state__in=DIALABLE)
     due = (
         CampaignContact.objects.for_tenant(campaign.tenant)
-        .filter(campaign=campaign, in_processing=True, state=CampaignContact.State.WAITING)
-        .filter(Exists(dialable), contact_list__in=active)
+        .filter(campaign=campaign, in_processing=True, queued=True)
+        .filter(Exists(dialable), state=CampaignContact.State.WAITING, contact_list__in=active)
         .only(*CLAIM_FIELDS)
         .annotate(**_hand_off(campaign))
         .select_for_update(skip_locked=True, of=("self",))
@@ -277,7 +294,7 @@ _CALLABLE_SQL = "('scheduled', 'rescheduled', 'waiting')"
 _DUE_SQL = f"""
     SELECT c.ctid, c.top_priority, c.priority FROM campaigns_campaigncontact c
     WHERE c.tenant_id = %(tenant)s AND c.campaign_id = %(campaign)s AND c.in_processing
-      AND c.state = 'waiting' AND c.contact_list_id = ANY(%(lists)s) AND {{when}}
+      AND c.queued AND c.state = 'waiting' AND c.contact_list_id = ANY(%(lists)s) AND {{when}}
       AND EXISTS (SELECT 1 FROM campaigns_contactaddress a
                   WHERE a.contact_id = c.id AND a.state IN {_DIALABLE_SQL})
     ORDER BY c.top_priority DESC, c.priority DESC, c.next_try_at, c.id
@@ -323,7 +340,7 @@ SELECT c.id, c.external_id, c.next_try_at, c.schedule_note, c.priority, c.top_pr
 FROM campaigns_campaigncontact c
 WHERE c.ctid = ANY(ARRAY(SELECT ctid FROM heads))
   AND c.tenant_id = %(tenant)s AND c.campaign_id = %(campaign)s AND c.in_processing
-  AND c.state = 'waiting' AND (c.next_try_at IS NULL OR c.next_try_at <= %(now)s)
+  AND c.queued AND c.state = 'waiting' AND (c.next_try_at IS NULL OR c.next_try_at <= %(now)s)
 ORDER BY c.top_priority DESC, c.priority DESC, c.next_try_at ASC NULLS FIRST, c.id
 LIMIT %(chunk)s
 FOR UPDATE OF c SKIP LOCKED
@@ -354,10 +371,12 @@ def _save_next_tries(moved: list[Candidate | CampaignContact]) -> None:
     CampaignContact.objects.bulk_update(contacts, fields, batch_size=500)
 
 
-def _claim(ids: list[int], now: datetime) -> None:
-    """Switch the contacts to Running, stamping the claim's time (the lease's start)."""
+def _claim(campaign: Campaign, ids: list[int], now: datetime) -> None:
+    """Switch the contacts to Running, stamping the claim's time (the lease's start), and
+    record the claim. Neither column is indexed: on PostgreSQL each row is rewritten in place."""
     if not ids:
         return
+    services.claims_record(campaign=campaign, contact_ids=ids, now=now)
     if connection.vendor != "postgresql":
         CampaignContact.objects.filter(pk__in=ids).update(
             state=CampaignContact.State.RUNNING, updated_at=now

@@ -208,6 +208,17 @@ class CampaignContact(TenantModel, ImportedRow):
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.WAITING
     )
+    # Whether the contact is in the dialer's line (Waiting) or out on a claim (Running), computed
+    # by the database. The dialer's indexes are partial on it, not on the state: a claim (Waiting
+    # to Running) then changes no indexed value, and PostgreSQL rewrites the row on its own page
+    # (a heap-only update, the table keeps 15% of each page free for it) with no index entry,
+    # where it wrote six. In no other index, and never in a partial index's condition: `state`
+    # and `updated_at`, the two columns a claim writes (campaigns.api).
+    queued = models.GeneratedField(
+        expression=Q(state__in=(State.WAITING, State.RUNNING)),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     next_try_at = models.DateTimeField(_("next try"), null=True, blank=True)
     # Why next_try_at is where it is (a calling window, a holiday, the attempt cap…).
     schedule_note = models.CharField(_("scheduling note"), max_length=200, blank=True)
@@ -266,6 +277,7 @@ class CampaignContact(TenantModel, ImportedRow):
             # The dialer's two questions, waiting contacts of a campaign by urgency: those due
             # (a next try) and those never tried (none). Apart, each is read from its first
             # row on; in one index the due ones of each priority sit before its untried ones.
+            # They hold the contacts out on a claim too (`queued`): the dialer skips those.
             models.Index(
                 "campaign",
                 models.F("top_priority").desc(),
@@ -273,7 +285,7 @@ class CampaignContact(TenantModel, ImportedRow):
                 "next_try_at",
                 "id",
                 name="campaigns_contact_dialer",
-                condition=Q(state="waiting", in_processing=True, next_try_at__isnull=False),
+                condition=Q(queued=True, in_processing=True, next_try_at__isnull=False),
             ),
             models.Index(
                 "campaign",
@@ -282,7 +294,7 @@ class CampaignContact(TenantModel, ImportedRow):
                 "next_try_at",
                 "id",
                 name="campaigns_contact_untried",
-                condition=Q(state="waiting", in_processing=True, next_try_at__isnull=True),
+                condition=Q(queued=True, in_processing=True, next_try_at__isnull=True),
             ),
             # What deleting a user or a qualification code sets to NULL, and the page's filter
             # on the agent: `= value` implies NOT NULL, so these partial indexes serve them.
@@ -295,13 +307,6 @@ class CampaignContact(TenantModel, ImportedRow):
                 fields=["qualification"],
                 name="campaigns_contact_qualif",
                 condition=Q(qualification__isnull=False),
-            ),
-            # Claims whose lease ran out (campaigns.api.claims_release_expired): a few rows.
-            models.Index(
-                "campaign",
-                "updated_at",
-                name="campaigns_contact_claimed",
-                condition=Q(state="running"),
             ),
         ]
         permissions = [
@@ -410,6 +415,26 @@ class ColumnChoice(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint("user", "campaign", name="campaigns_columns_unique")]
+
+
+class DialerClaim(models.Model):
+    """The contacts one call of the dialer claimed, and when: what finds the claims whose
+    lease ran out (campaigns.api.claims_release_expired). A claim writes no index entry on
+    the contacts (CampaignContact.queued), so no index of theirs can find the Running ones;
+    this one row per call can. Rows are deleted once their lease has run out and their
+    contacts have been released (or were reported on, or claimed again, since)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    claimed_at = models.DateTimeField()
+    contacts = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "claimed_at"], name="campaigns_claim_time")]
+
+    def __str__(self) -> str:
+        return f"{len(self.contacts)} contact(s) claimed at {self.claimed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class DialerToken(TenantModel):

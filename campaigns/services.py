@@ -22,6 +22,7 @@ from campaigns.models import (
     ColumnChoice,
     ContactAddress,
     ContactList,
+    DialerClaim,
 )
 from campaigns.tables import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS
 from contactcenter.jobs.exporting import Exporter
@@ -122,6 +123,13 @@ def contacts_follow_list(*, contact_list: ContactList) -> int:
 # --- contacts ----------------------------------------------------------------------------------
 
 
+def claims_record(*, campaign: Campaign, contact_ids: list[int], now) -> None:
+    """Note that these contacts of the campaign were made Running at `now`: their lease runs
+    from there (campaigns.api.claims_release_expired finds them through this row)."""
+    if contact_ids:
+        DialerClaim.objects.create(campaign=campaign, claimed_at=now, contacts=contact_ids)
+
+
 def new_external_id() -> str:
     return secrets.token_hex(6).upper()
 
@@ -151,6 +159,9 @@ def contact_save(*, form: CampaignContactForm) -> CampaignContact | None:
     else:
         contact.schedule_note = ""
     contact.save(update_fields=["next_try_at", "schedule_note"])
+    if contact.state == State.RUNNING and "state" in form.changed_data:
+        # Running by hand is a claim all the same: its lease runs out as a dialer's would.
+        claims_record(campaign=form.campaign, contact_ids=[contact.pk], now=contact.updated_at)
     donotcall.block_matching(tenant=contact.tenant, contact_ids=[contact.pk])
     return contact
 

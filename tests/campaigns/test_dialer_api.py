@@ -8,19 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import api
+from campaigns import api, services
 from campaigns.models import (
     CallAttempt,
     Campaign,
     CampaignContact,
     ContactAddress,
     ContactList,
+    DialerClaim,
     DialerToken,
 )
 from campaigns.scheduling import french_rules
@@ -562,7 +563,9 @@ LEASE = timedelta(minutes=15)
 
 def claimed(campaign, ago: timedelta, **fields) -> CampaignContact:
     """A contact a dialer claimed `ago` and never reported on."""
-    return running(campaign, updated_at=NOW - ago, **fields)
+    contact = running(campaign, updated_at=NOW - ago, **fields)
+    services.claims_record(campaign=campaign, contact_ids=[contact.pk], now=NOW - ago)
+    return contact
 
 
 def move_clock(monkeypatch, to: datetime) -> None:
@@ -640,6 +643,85 @@ def test_the_release_command_releases_every_campaigns_expired_claims(campaign, t
     states = CampaignContact.objects.in_bulk([c.pk for c in [*ours, fresh, theirs]])
     assert [states[c.pk].state for c in ours] == [Contact.WAITING, Contact.WAITING]
     assert states[fresh.pk].state == states[theirs.pk].state == Contact.RUNNING
+
+
+def test_each_call_records_what_it_claimed(dialer, campaign):
+    first, second = contact_in(campaign), contact_in(campaign)
+    assert sorted(next_ids(dialer, campaign)) == sorted([first.pk, second.pk])
+    claim = DialerClaim.objects.get()
+    assert (claim.campaign, sorted(claim.contacts)) == (campaign, sorted([first.pk, second.pk]))
+    assert claim.claimed_at == NOW
+    next_ids(dialer, campaign)
+    assert DialerClaim.objects.count() == 1, "a call that claims nothing records nothing"
+
+
+def test_the_release_leaves_contacts_reported_or_claimed_again_and_drops_old_claims(campaign):
+    reported = claimed(campaign, LEASE * 2)
+    reported.state = Contact.WAITING
+    reported.save()
+    again = claimed(campaign, LEASE * 2)
+    again.updated_at = NOW - LEASE / 2
+    again.save()
+    services.claims_record(campaign=campaign, contact_ids=[again.pk], now=NOW - LEASE / 2)
+    stuck = claimed(campaign, LEASE * 2)
+    assert api.claims_release_expired(campaign=campaign, now=NOW) == 1
+    states = CampaignContact.objects.in_bulk([reported.pk, again.pk, stuck.pk])
+    assert [states[c.pk].state for c in (reported, again, stuck)] == [
+        Contact.WAITING,
+        Contact.RUNNING,
+        Contact.WAITING,
+    ]
+    assert list(DialerClaim.objects.values_list("contacts", flat=True)) == [[again.pk]]
+    assert api.claims_release_expired(campaign=campaign, now=NOW) == 0
+
+
+def test_a_contact_set_running_by_hand_is_released_after_the_lease(campaign):
+    from campaigns.forms import CampaignContactForm
+
+    contact = contact_in(campaign)
+    form = CampaignContactForm(
+        data={
+            "external_id": contact.external_id,
+            "contact_list": contact.contact_list_id,
+            "state": Contact.RUNNING,
+            "priority": 100,
+            "time_zone": "Europe/Paris",
+            "address_1": "+33123456789",
+            "type_1": ContactAddress.Kind.HOME,
+        },
+        instance=contact,
+        campaign=campaign,
+    )
+    assert form.is_valid(), form.errors
+    services.contact_save(form=form)
+    assert api.claims_release_expired(campaign=campaign, now=NOW + LEASE) == 0
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert api.claims_release_expired(campaign=campaign, now=later) == 1
+    contact.refresh_from_db()
+    assert contact.state == Contact.WAITING
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's heap-only updates")
+def test_a_claim_writes_no_index_entry(dialer, campaign):
+    """The claim rewrites each contact on its own page (a heap-only update): no column a claim
+    writes is in an index or an index's condition (CampaignContact.queued)."""
+    contacts = [contact_in(campaign) for _ in range(5)]
+    counts = (
+        "SELECT pg_stat_get_xact_tuples_updated(%s::regclass),"
+        " pg_stat_get_xact_tuples_hot_updated(%s::regclass)"
+    )
+    table = [CampaignContact._meta.db_table] * 2
+    with connection.cursor() as cursor:
+        cursor.execute(counts, table)
+        before = cursor.fetchone()
+        with transaction.atomic():
+            api._claim(campaign, [contact.pk for contact in contacts], NOW)
+        cursor.execute(counts, table)
+        updated, heap_only = (
+            now - then for now, then in zip(cursor.fetchone(), before, strict=True)
+        )
+    assert (updated, heap_only) == (5, 5)
+    assert CampaignContact.objects.filter(state=Contact.RUNNING, queued=True).count() == 5
 
 
 def test_the_release_command_refuses_an_unknown_tenant(db):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from campaigns.api import claims_release_expired
-from campaigns.models import Campaign, CampaignContact
+from campaigns.models import Campaign, DialerClaim
 from contactcenter.models import Tenant
 
 
@@ -18,9 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, tenant: str | None, **options) -> None:
         campaigns = Campaign.objects.select_related("tenant").filter(
-            pk__in=CampaignContact.objects.filter(state=CampaignContact.State.RUNNING).values(
-                "campaign_id"
-            )
+            pk__in=DialerClaim.objects.values("campaign_id")
         )
         if tenant is not None:
             found = Tenant.objects.filter(slug=tenant).first()
