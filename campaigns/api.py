@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -237,11 +238,17 @@ def _due_in_dialer_order(
     # The active lists' ids as values, not a subquery: PostgreSQL then knows from its
     # statistics how many contacts they hold, and reads the index in order instead of
     # sorting every due contact (3 ms instead of 1.1 s at 1M contacts).
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute(ACTIVE_LISTS_SQL, [campaign.pk, ContactList.State.ACTIVE])
+        cursor.execute(
+            (GENERIC_PLANS_SQL if postgresql else "") + ACTIVE_LISTS_SQL,
+            [campaign.pk, ContactList.State.ACTIVE],
+        )
+        if postgresql:
+            cursor.nextset()
         active = [row[0] for row in cursor.fetchall()]
     seen: set[int] = set()
-    if connection.vendor == "postgresql":
+    if postgresql:
         first = _heads(campaign, active, now, chunk)
         yield from first
         seen = {contact.pk for contact in first}
@@ -347,14 +354,38 @@ FOR UPDATE OF c SKIP LOCKED
 """  # noqa: S608 (constants only; values are parameters)
 
 
+# For the rest of the transaction, a prepared statement runs its generic plan: HEADS_SQL's.
+# Its custom plans (made anew each call, as the parameters differ) cost 2 ms of planning; the
+# generic one, made once per connection, reads the same indexes in the same order (its
+# parameters only choose a campaign, its lists and the time: LIMIT and the partial indexes set
+# the shape).
+GENERIC_PLANS_SQL = "SET LOCAL plan_cache_mode = force_generic_plan; "
+
+
 def _heads(campaign: Campaign, active: list[int], now: datetime, chunk: int) -> list[Candidate]:
     """The first `chunk` due contacts of both streams, locked (HEADS_SQL; PostgreSQL only)."""
     params = {"tenant": campaign.tenant_id, "campaign": campaign.pk, "lists": active,
               "now": now, "today": timezone.localdate(), "chunk": chunk}  # fmt: skip
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(HEADS_SQL, params)
         rows = cursor.fetchall()
     return [_candidate(*row) for row in rows]
+
+
+def _prepared_cursor():
+    """A cursor on Django's connection whose statements PostgreSQL keeps prepared, once per
+    connection (psycopg's own cache). Django's cursors bind parameters on the client side,
+    which prepares nothing; this one binds them on the server, and psycopg prepares on first
+    use. Django's other cursors are unaffected (client-side binding never prepares). Its
+    queries go through Django's execute wrappers; while queries are logged (DEBUG, tests that
+    capture them) Django's own cursor is returned instead, which can show them as sent."""
+    if connection.queries_logged:
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = 0
+    return connection.make_cursor(psycopg.Cursor(raw))
 
 
 def _candidate(*row) -> Candidate:

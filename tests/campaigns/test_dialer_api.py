@@ -724,6 +724,21 @@ def test_a_claim_writes_no_index_entry(dialer, campaign):
     assert CampaignContact.objects.filter(state=Contact.RUNNING, queued=True).count() == 5
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_the_heads_are_read_by_a_statement_prepared_once_with_its_generic_plan(dialer, campaign):
+    contacts = [contact_in(campaign) for _ in range(4)]
+    for _ in range(2):
+        assert len(next_ids(dialer, campaign, "?limit=2")) == 2
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ["%WITH untried AS MATERIALIZED%"],
+        )
+        assert cursor.fetchall() == [(2, 0)]
+    assert CampaignContact.objects.filter(state=Contact.RUNNING).count() == len(contacts)
+
+
 def test_the_release_command_refuses_an_unknown_tenant(db):
     with pytest.raises(CommandError):
         call_command("release_dialer_claims", "--tenant", "nobody")
