@@ -404,21 +404,26 @@ def _save_next_tries(moved: list[Candidate | CampaignContact]) -> None:
 
 def _claim(campaign: Campaign, ids: list[int], now: datetime) -> None:
     """Switch the contacts to Running, stamping the claim's time (the lease's start), and
-    record the claim. Neither column is indexed: on PostgreSQL each row is rewritten in place."""
+    record the claim (services.claims_record). Neither column is indexed: on PostgreSQL each
+    row is rewritten in place, and both writes are one statement."""
     if not ids:
         return
-    services.claims_record(campaign=campaign, contact_ids=ids, now=now)
     if connection.vendor != "postgresql":
+        services.claims_record(campaign=campaign, contact_ids=ids, now=now)
         CampaignContact.objects.filter(pk__in=ids).update(
             state=CampaignContact.State.RUNNING, updated_at=now
         )
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE campaigns_campaigncontact SET state = 'running', updated_at = %s"
-            " WHERE id = ANY(%s)",
-            [now, ids],
-        )
+        cursor.execute(CLAIM_SQL, [campaign.pk, now, json.dumps(ids), now, ids])
+
+
+CLAIM_SQL = """
+WITH claim AS (
+    INSERT INTO campaigns_dialerclaim (campaign_id, claimed_at, contacts) VALUES (%s, %s, %s)
+)
+UPDATE campaigns_campaigncontact SET state = 'running', updated_at = %s WHERE id = ANY(%s)
+"""
 
 
 def _read_in_chunks(queryset: QuerySet, chunk: int) -> Iterator[CampaignContact]:
