@@ -142,13 +142,18 @@ def claims_release_expired(*, campaign: Campaign, now: datetime) -> int:
             return 0
         DialerClaim.objects.filter(pk__in=[pk for pk, _ids in claims]).delete()
         ids = sorted({pk for _claim, contacts in claims for pk in contacts})
-        expired = list(
+        due = (
             CampaignContact.objects.for_tenant(campaign.tenant)
             .filter(pk__in=ids, campaign=campaign, state=CampaignContact.State.RUNNING)
             .filter(updated_at__lt=cutoff)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
         )
+        expired = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        # One locked now and still Running after its lock is let go must not lose its record:
+        # it is recorded again, at its own time, for the next release to find.
+        skipped = dict(due.exclude(pk__in=expired).values_list("pk", "updated_at"))
+        if skipped:
+            oldest = min(skipped.values())
+            services.claims_record(campaign=campaign, contact_ids=list(skipped), now=oldest)
         if not expired:
             return 0
         back = services.back_in_line(services.held_lists(campaign))

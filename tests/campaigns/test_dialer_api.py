@@ -675,6 +675,37 @@ def test_the_release_leaves_contacts_reported_or_claimed_again_and_drops_old_cla
     assert api.claims_release_expired(campaign=campaign, now=NOW) == 0
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises transactions; no row locks"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_locked_during_the_release_keeps_its_claim_for_the_next_one(tenant_a):
+    campaign = CampaignFactory(tenant=tenant_a)
+    locked, free = claimed(campaign, LEASE * 2), claimed(campaign, LEASE * 2)
+    holding, released = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        with transaction.atomic():
+            CampaignContact.objects.select_for_update().get(pk=locked.pk)
+            holding.set()
+            released.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    holding.wait(10)
+    try:
+        assert api.claims_release_expired(campaign=campaign, now=NOW) == 1
+    finally:
+        released.set()
+        holder.join(10)
+    assert list(DialerClaim.objects.values_list("contacts", flat=True)) == [[locked.pk]]
+    assert api.claims_release_expired(campaign=campaign, now=NOW) == 1
+    states = CampaignContact.objects.in_bulk([locked.pk, free.pk])
+    assert states[locked.pk].state == states[free.pk].state == Contact.WAITING
+    assert not DialerClaim.objects.exists()
+
+
 def test_a_contact_set_running_by_hand_is_released_after_the_lease(campaign):
     from campaigns.forms import CampaignContactForm
 
