@@ -189,9 +189,7 @@ class CampaignContactAdmin(CampaignsAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if obj.state == CampaignContact.State.RUNNING and "state" in form.changed_data:
-            # Running by hand is a claim all the same: its lease runs out as a dialer's would.
-            services.claims_record(campaign=obj.campaign, contact_ids=[obj.pk], now=obj.updated_at)
+        services.claim_if_set_running(obj, form.changed_data)
 
 
 @admin.register(ContactAddress)

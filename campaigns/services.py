@@ -130,6 +130,13 @@ def claims_record(*, campaign: Campaign, contact_ids: list[int], now) -> None:
         DialerClaim.objects.create(campaign=campaign, claimed_at=now, contacts=contact_ids)
 
 
+def claim_if_set_running(contact: CampaignContact, changed: list[str]) -> None:
+    """Running by hand (contact form, admin) is a claim all the same: record it, so that its
+    lease runs out as a dialer's would."""
+    if contact.state == State.RUNNING and "state" in changed:
+        claims_record(campaign=contact.campaign, contact_ids=[contact.pk], now=contact.updated_at)
+
+
 def new_external_id() -> str:
     return secrets.token_hex(6).upper()
 
@@ -159,9 +166,7 @@ def contact_save(*, form: CampaignContactForm) -> CampaignContact | None:
     else:
         contact.schedule_note = ""
     contact.save(update_fields=["next_try_at", "schedule_note"])
-    if contact.state == State.RUNNING and "state" in form.changed_data:
-        # Running by hand is a claim all the same: its lease runs out as a dialer's would.
-        claims_record(campaign=form.campaign, contact_ids=[contact.pk], now=contact.updated_at)
+    claim_if_set_running(contact, form.changed_data)
     donotcall.block_matching(tenant=contact.tenant, contact_ids=[contact.pk])
     return contact
 
