@@ -15,7 +15,7 @@ import re
 
 import phonenumbers
 
-# What people put between digits; deleted with str.translate (several times a regex's speed).
+# What people put between digits; deleted with str.translate (as fast as a regex's sub).
 SEPARATORS = str.maketrans("", "", " \t.-/()\u00a0\u202f")
 # How many trailing digits the validity cache ignores; see the module docstring. Only numbers
 # of at least SHORTEST_CACHED digits take the cache: short numbers (Dutch 14xxx service codes,
@@ -120,7 +120,13 @@ class PhoneReader:
         )
 
     def e164(self, raw: str) -> str:
-        plain = self._plain and self._plain(raw.translate(SEPARATORS))
+        # Spaces and dots first, by str.replace (a fifth of str.translate's cost): nearly every
+        # number has no other separator. Any other leaves the regex unmatched, and translate
+        # takes them all out.
+        plain = self._plain and (
+            self._plain(raw.replace(" ", "").replace(".", ""))
+            or self._plain(raw.translate(SEPARATORS))
+        )
         if not plain:
             return to_e164(raw, self.region)
         national = plain[1]
