@@ -10,10 +10,12 @@ running at once cannot both write a batch.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import logging
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -309,7 +311,31 @@ def _run_import(job: Job) -> None:
         importer.after_run()
 
 
+@contextmanager
+def _fewer_collections(first_generation: int = 20_000) -> Iterator[None]:
+    """The cyclic garbage collector run every `first_generation` new objects, not every 700.
+
+    An import allocates and frees millions of lists and tuples, and keeps some batches alive
+    across collections, so at Python's default pace full collections come often and walk
+    every batch waiting in the queue and everything Django holds: measured 4–5 s of the 16 s
+    of Python a million-row import costs, 0.5 s at this pace. The rows make no reference
+    cycles; what one makes is collected a little later. The worker runs one task at a time
+    (a process of its own per task in the prefork pool).
+    """
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(first_generation, threshold[0]), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
 def _import(job: Job, importer: Importer) -> None:
+    with _fewer_collections():
+        _import_rows(job, importer)
+
+
+def _import_rows(job: Job, importer: Importer) -> None:
     table = files.Table(**job.options["table"])
     path = job.input_file.path
     if job.total is None:
