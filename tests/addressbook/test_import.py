@@ -8,10 +8,11 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
-from addressbook.imports import ExternalContactImporter
-from addressbook.models import ExternalContact
+from addressbook.imports import ExternalContactImporter, copy_text
+from addressbook.models import ContactSearch, ExternalContact
 from contactcenter.models import Job, Notification
 from tests.addressbook.helpers import IMPORT_URL, TARGET, contact
 from tests.builders import xlsx_bytes
@@ -164,6 +165,51 @@ def test_a_name_earlier_in_the_file_is_recognised_across_batches(supervisor, upl
         (5, "Name: “Durand” appears earlier in the file"),
     ]
     assert job.created == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_a_batch_with_a_taken_name_is_written_again_by_the_statement_that_explains_it(
+    supervisor, upload, monkeypatch
+):
+    """The plain INSERT stops at a taken name and writes nothing; its batch goes through
+    ON CONFLICT, and so does the next while names keep being taken."""
+    monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
+    plain = []
+    insert_staged = ExternalContactImporter._insert_staged
+
+    def spy(self, *args):
+        plain.append(insert_staged(self, *args))
+        return plain[-1]
+
+    monkeypatch.setattr(ExternalContactImporter, "_insert_staged", spy)
+    contact(supervisor.tenant, "Dupont")
+    job = upload(supervisor, "Name\r\nA\r\nB\r\nC\r\nDUPONT\r\nD\r\nE\r\nF\r\nG\r\n")
+    # Batch 1 plainly; batch 2 tried, refused, explained; 3 explained (2 had a taken
+    # name) and met none; 4 plainly again.
+    assert plain == [True, False, True]
+    assert rejections(job) == [(5, "Name: “DUPONT” already exists")]
+    assert job.created == 7
+    names = ExternalContact.objects.for_tenant(supervisor.tenant).filter(import_job=job)
+    assert sorted(names.values_list("name", flat=True)) == list("ABCDEFG")
+    # Every batch recorded its range of ids, so the search task indexed them all.
+    assert ContactSearch.objects.filter(contact__in=names).count() == 7
+
+
+def test_values_with_tabs_line_breaks_and_backslashes_are_stored_as_written(supervisor, upload):
+    other = ("a\tb", "first line\nsecond line", "C:\\dossier\\N", "x\r\ny", "\\N")
+    data = "Name,Other\r\n" + "".join(f'N{i},"{value}"\r\n' for i, value in enumerate(other))
+    job = upload(supervisor, data)
+    assert (job.created, job.rejected) == (5, 0)
+    stored = ExternalContact.objects.for_tenant(supervisor.tenant).order_by("name")
+    assert list(stored.values_list("other", flat=True)) == list(other)
+
+
+def test_copy_text_escapes_a_batch_only_when_a_value_needs_it():
+    plain = [(2, ("Martin", "")), (3, ("Dupré", "1 rue de l'Église"))]
+    assert copy_text(plain) == "2\tMartin\t\n3\tDupré\t1 rue de l'Église\n"
+    odd = [(2, ("a\tb", "")), (3, ("C:\\N", "l1\nl2\r"))]
+    assert copy_text(odd) == "2\ta\\tb\t\n3\tC:\\\\N\tl1\\nl2\\r\n"
+    assert copy_text([]) == ""
 
 
 def test_invalid_values_are_rejected_with_their_column_and_reason(supervisor, upload):
