@@ -8,11 +8,12 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.urls import reverse
 
-from addressbook.imports import ExternalContactImporter, copy_text
+from addressbook.imports import ExternalContactImporter
 from addressbook.models import ContactSearch, ExternalContact
+from contactcenter.jobs.importing import copy_text
 from contactcenter.models import Job, Notification
 from tests.addressbook.helpers import IMPORT_URL, TARGET, contact
 from tests.builders import xlsx_bytes
@@ -167,32 +168,69 @@ def test_a_name_earlier_in_the_file_is_recognised_across_batches(supervisor, upl
     assert job.created == 2
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
-def test_a_batch_with_a_taken_name_is_written_again_by_the_statement_that_explains_it(
-    supervisor, upload, monkeypatch
+@pytest.fixture
+def batch_statements():
+    """[(statement, succeeded)] of each batch write on PostgreSQL, in order."""
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        if "INSERT INTO addressbook_externalcontact" not in sql:
+            return execute(sql, params, many, context)
+        kind = (
+            "conflict" if "ON CONFLICT" in sql else "probed" if "MATERIALIZED" in sql else "plain"
+        )
+        try:
+            result = execute(sql, params, many, context)
+        except IntegrityError:
+            seen.append((kind, False))
+            raise
+        seen.append((kind, True))
+        return result
+
+    with connection.execute_wrapper(record):
+        yield seen
+
+
+POSTGRES_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's"
+)
+
+
+@POSTGRES_ONLY
+def test_batches_are_written_plainly_while_names_are_new_and_probed_while_some_are_taken(
+    supervisor, upload, monkeypatch, batch_statements
 ):
-    """The plain INSERT stops at a taken name and writes nothing; its batch goes through
-    ON CONFLICT, and so does the next while names keep being taken."""
     monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
-    plain = []
-    insert_staged = ExternalContactImporter._insert_staged
-
-    def spy(self, *args):
-        plain.append(insert_staged(self, *args))
-        return plain[-1]
-
-    monkeypatch.setattr(ExternalContactImporter, "_insert_staged", spy)
     contact(supervisor.tenant, "Dupont")
     job = upload(supervisor, "Name\r\nA\r\nB\r\nC\r\nDUPONT\r\nD\r\nE\r\nF\r\nG\r\n")
-    # Batch 1 plainly; batch 2 tried, refused, explained; 3 explained (2 had a taken
-    # name) and met none; 4 plainly again.
-    assert plain == [True, False, True]
+    assert batch_statements == [
+        ("plain", True),  # A, B
+        ("plain", False),  # C, DUPONT: stopped at DUPONT, nothing left behind…
+        ("probed", True),  # … and written behind a look-up, which refuses DUPONT
+        ("probed", True),  # D, E: after a batch with a taken name; none here…
+        ("plain", True),  # … so F, G plainly again
+    ]
     assert rejections(job) == [(5, "Name: “DUPONT” already exists")]
     assert job.created == 7
     names = ExternalContact.objects.for_tenant(supervisor.tenant).filter(import_job=job)
     assert sorted(names.values_list("name", flat=True)) == list("ABCDEFG")
     # Every batch recorded its range of ids, so the search task indexed them all.
     assert ContactSearch.objects.filter(contact__in=names).count() == 7
+
+
+@POSTGRES_ONLY
+def test_names_the_database_folds_alike_and_python_not_fall_back_to_on_conflict(
+    supervisor, upload, batch_statements
+):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT lower('İ') = 'i'")
+        if not cursor.fetchone()[0]:
+            pytest.skip("this database's collation keeps İ apart from i")
+    # Python lowers "İ" to "i̇" (two characters): both rows reach the database as new.
+    job = upload(supervisor, "Name\r\nİstanbul\r\nistanbul\r\nAnkara\r\n")
+    assert batch_statements == [("plain", False), ("probed", False), ("conflict", True)]
+    assert rejections(job) == [(3, "Name: “istanbul” appears earlier in the file")]
+    assert job.created == 2
 
 
 def test_values_with_tabs_line_breaks_and_backslashes_are_stored_as_written(supervisor, upload):

@@ -16,7 +16,7 @@ from addressbook.models import ExternalContact
 from contactcenter import services
 from contactcenter.jobs import importing
 from contactcenter.jobs.importing import run_import
-from contactcenter.models import Job, Notification
+from contactcenter.models import Job, JobRejection, Notification
 from tests.factories import ExternalContactFactory
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -169,6 +169,32 @@ def test_invalid_row_is_rejected_with_its_line_values_and_reason(supervisor, row
     assert (rejection.line, rejection.values, rejection.reason) == (3, row.split(";"), reason)
     assert (job.created, job.rejected) == (2, 1)
     assert set(ExternalContact.objects.values_list("name", flat=True)) == {"Ada", "Carol", "Zoé"}
+
+
+def test_rejected_values_and_reasons_are_kept_as_written(supervisor):
+    """Whatever a cell holds comes back in the error report: accents, quotes, backslashes,
+    tabs and line breaks (each a character COPY's text format must escape)."""
+    other = 'café "noir"\tC:\\dossier\\N\nfin'
+    name = 'Zoé\t"\\N"'
+    out = io.StringIO()
+    rows = [["Name", "Phone", "Other"], ["Ada", "0612345678", "x"], [name, "12", other]]
+    csv.writer(out, delimiter=";").writerows([*rows, ["ada", "", ""]])
+    job = imported(supervisor, out.getvalue())
+    rejections = list(job.rejections.values_list("line", "values", "reason"))
+    assert rejections == [
+        (3, [name, "12", other], "Phone: “12” is not a valid phone number"),
+        (4, ["ada", "", ""], "Name: “ada” appears earlier in the file"),
+    ]
+
+
+def test_deleting_a_job_deletes_its_rejected_rows(supervisor):
+    """No constraint in the database says so (models.JobRejection): Django's CASCADE does."""
+    job = imported(supervisor, MIXED)
+    other = imported(supervisor, MIXED)
+    assert job.rejections.exists()
+    job.delete()
+    assert not JobRejection.objects.filter(job_id=job.pk).exists()
+    assert other.rejections.count() == other.rejected
 
 
 def test_error_report_lists_rejected_rows_with_the_files_separator(supervisor, client_for):
