@@ -41,7 +41,13 @@ from campaigns.models import (
     DoNotCallList,
 )
 from contactcenter.jobs.files import FileRejected
-from contactcenter.jobs.importing import BatchResult, Column, Importer, RowInvalid
+from contactcenter.jobs.importing import (
+    BatchResult,
+    Column,
+    Importer,
+    RowInvalid,
+    first_that_fits,
+)
 from contactcenter.phones import PhoneReader
 
 ADDRESSES = 3
@@ -177,6 +183,8 @@ class CampaignContactImporter(Importer):
         self.agents = {name.casefold(): pk for name, pk in users.values_list("username", "pk")}
         # The file's other columns (custom fields): the same for every row of a file.
         self._others: tuple[int, list[str]] = (-1, [])
+        # Whether the last batch met Contact IDs the campaign already held (_write_by_copy).
+        self.ids_taken = False
 
     @property
     def contact_list(self) -> ContactList:
@@ -358,24 +366,26 @@ class CampaignContactImporter(Importer):
             with cursor.cursor.copy(_COPY_STAGED) as copy:
                 copy.write(out.getvalue())
             del out
-            now = timezone.now()
-            cursor.execute(
-                _WRITE_STAGED,
-                {
-                    "tenant": self.tenant.pk,
-                    "campaign": contact_list.campaign_id,
-                    "list": contact_list.pk,
-                    "job": self.job.pk,
-                    "now": now,
-                    "free": _FREE_STATES,
-                },
-            )
-            for line, external_id, earlier, created in cursor.fetchall():
+            params = {
+                "tenant": self.tenant.pk,
+                "campaign": contact_list.campaign_id,
+                "list": contact_list.pk,
+                "job": self.job.pk,
+                "now": timezone.now(),
+                "free": _FREE_STATES,
+            }
+            # Plainly while the file's Contact IDs are new (see first_that_fits); after a
+            # batch that met taken ones, straight to ON CONFLICT.
+            statements = (_WRITE_STAGED,) if self.ids_taken else (_INSERT_STAGED, _WRITE_STAGED)
+            refused = 0
+            for line, external_id, earlier, created in first_that_fits(cursor, params, *statements):
                 if line == 0:
                     result.created = created
                 else:
+                    refused += 1
                     reason = self._earlier_in_file if earlier else self._already_exists
                     result.rejected.append((line, reason(external_id)))
+        self.ids_taken = refused > 0
 
     def _write_by_values(self, rows: list[tuple[int, tuple]], result: BatchResult) -> None:
         """Elsewhere (SQLite): multi-row INSERT … ON CONFLICT DO NOTHING RETURNING, in chunks."""
@@ -574,6 +584,8 @@ SELECT s.line, s.external_id, coalesce((
 ), false), 0 FROM {_STAGING_TABLE} s
 WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.external_id = s.external_id)
 """  # noqa: S608
+# The same without ON CONFLICT, for a batch none of whose Contact IDs is taken.
+_INSERT_STAGED = _WRITE_STAGED.replace("\n    ON CONFLICT DO NOTHING\n", "\n")
 
 
 # --- do-not-call entries -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import threading
 import zoneinfo
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.urls import reverse
 
 from campaigns.imports import CampaignContactImporter
@@ -181,6 +181,42 @@ def test_duplicate_ids_in_the_file_and_in_the_campaign_are_rejected(
         (3, "Contact ID: “A” appears earlier in the file"),
         (5, "Contact ID: “A” appears earlier in the file"),
         (6, "Contact ID: “OLD” already exists in this campaign"),
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_batches_are_inserted_plainly_while_their_ids_are_new(imported, contact_list, monkeypatch):
+    monkeypatch.setattr(CampaignContactImporter, "batch_size", 2)
+    CampaignContactFactory(contact_list=contact_list, external_id="OLD")
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        if "INSERT INTO campaigns_campaigncontact" not in sql:
+            return execute(sql, params, many, context)
+        kind = "conflict" if "ON CONFLICT" in sql else "plain"
+        try:
+            result = execute(sql, params, many, context)
+        except IntegrityError:
+            statements.append((kind, False))
+            raise
+        statements.append((kind, True))
+        return result
+
+    rows = ["A", "B", "C", "OLD", "D", "E", "F"]
+    data = "Contact ID;Address 1\r\n" + "".join(f"{r};061234567{n}\r\n" for n, r in enumerate(rows))
+    with connection.execute_wrapper(record):
+        job = imported(data)
+    assert statements == [
+        ("plain", True),  # A, B
+        ("plain", False),  # C, OLD: stopped at OLD, nothing left behind…
+        ("conflict", True),  # … and written with ON CONFLICT, which refuses OLD
+        ("conflict", True),  # D, E: after a batch with a taken id; none here…
+        ("plain", True),  # … so F plainly again
+    ]
+    assert rejections(job) == [(5, "Contact ID: “OLD” already exists in this campaign")]
+    created = CampaignContact.objects.filter(import_job=job).order_by("external_id")
+    assert [(c.external_id, addresses(c)[0][0]) for c in created] == [
+        (r, f"+3361234567{n}") for n, r in enumerate(rows) if r != "OLD"
     ]
 
 
