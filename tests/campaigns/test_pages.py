@@ -261,8 +261,11 @@ def test_delete_a_list_with_its_contacts(client_for, supervisor, held):
     url = reverse("campaigns:list_delete", args=[held.pk])
     client = client_for(supervisor)
     assert "Its 5 contacts are deleted" in client.get(url).content.decode()
+    ContactAddressFactory(contact=held.contacts.first())
     client.post(url)
     assert not ContactList.objects.exists() and not CampaignContact.objects.exists()
+    # No constraint in the database deletes them: Django's CASCADE does.
+    assert not ContactAddress.objects.exists()
 
 
 def test_agent_may_not_change_lists(client_for, agent, held):
