@@ -9,11 +9,10 @@ its checkpoint, so a re-delivered task never writes a batch twice.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import zoneinfo
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from json.encoder import encode_basestring_ascii as _quoted
 
@@ -46,6 +45,7 @@ from contactcenter.jobs.importing import (
     Column,
     Importer,
     RowInvalid,
+    copy_text,
     first_that_fits,
 )
 from contactcenter.phones import PhoneReader
@@ -185,6 +185,8 @@ class CampaignContactImporter(Importer):
         self._others: tuple[int, list[str]] = (-1, [])
         # Whether the last batch met Contact IDs the campaign already held (_write_by_copy).
         self.ids_taken = False
+        # Read here, in the worker's thread: prepare_batch runs in the check-ahead thread.
+        self.copies = connection.vendor == "postgresql"
 
     @property
     def contact_list(self) -> ContactList:
@@ -307,22 +309,32 @@ class CampaignContactImporter(Importer):
 
     # --- writing ---
 
-    def write_batch(self, rows: list[tuple[int, tuple]]) -> BatchResult:
-        """Create what the unique Contact ID allows, with their addresses; every other row is
-        refused with its reason. A blank Contact ID becomes one made from the job and the line:
-        the same on a re-delivery, unique in the campaign."""
-        result, fresh, seen = BatchResult(), [], set()
+    def prepare_batch(self, rows: list[tuple[int, tuple]]) -> Prepared:
+        """A blank Contact ID becomes one made from the job and the line (the same on a
+        re-delivery, unique in the campaign); one seen earlier in the batch is refused; on
+        PostgreSQL the others are written as COPY text, for a campaign that blocks nothing.
+
+        Runs in the check-ahead thread: pure Python, no database.
+        """
+        fresh, rejected, seen = [], [], set()
         for line, row in rows:
             external_id = row[0] or f"{self._id_prefix}-{line}"
             if external_id in seen:
-                result.rejected.append((line, self._earlier_in_file(external_id)))
+                rejected.append((line, self._earlier_in_file(external_id)))
             else:
                 seen.add(external_id)
                 fresh.append((line, (external_id, *row[1:])))
-        if fresh and connection.vendor == "postgresql":
-            self._write_by_copy(fresh, result)
-        elif fresh:
-            self._write_by_values(fresh, result)
+        return Prepared(fresh, rejected, _staged_text(fresh, set()) if self.copies else None)
+
+    def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
+        """Create what the unique Contact ID allows, with their addresses; every other row is
+        refused with its reason."""
+        batch = rows if isinstance(rows, Prepared) else self.prepare_batch(rows)
+        result = BatchResult(rejected=list(batch.rejected))
+        if batch.fresh and batch.copy is not None:
+            self._write_by_copy(batch, result)
+        elif batch.fresh:
+            self._write_by_values(batch.fresh, result)
         return result
 
     @cached_property
@@ -344,28 +356,21 @@ class CampaignContactImporter(Importer):
         values = {row[i] for _line, row in rows for i in _VALUE_INDEXES if row[i]}
         return blocked_values(tenant=self.tenant, campaign=campaign, values=values)
 
-    def _write_by_copy(self, rows: list[tuple[int, tuple]], result: BatchResult) -> None:
+    def _write_by_copy(self, batch: Prepared, result: BatchResult) -> None:
         """PostgreSQL: COPY into a staging table, then one statement does the rest.
 
         It inserts the rows in file order and the addresses of those it could, and lists the
         rows refused and why: nothing comes back to Python but the count and the refused rows.
         """
-        blocked = self._blocked(rows)
-        out = io.StringIO()
-        # Every field quoted: in COPY's CSV format only an unquoted empty field is NULL (the
-        # nullable columns are named in FORCE_NULL).
-        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        if blocked:
-            writer.writerows((line, *row, _states(row, blocked)) for line, row in rows)
-        else:
-            writer.writerows((line, *row, "") for line, row in rows)
+        blocked = self._blocked(batch.fresh)
+        # Written again with the addresses' states where the campaign blocks some.
+        text = _staged_text(batch.fresh, blocked) if blocked else batch.copy
         contact_list = self.contact_list
         with connection.cursor() as cursor:
             # Emptied first: ON COMMIT does it in production, but not between savepoints.
             cursor.execute(f"{_STAGING}; TRUNCATE {_STAGING_TABLE}")
             with cursor.cursor.copy(_COPY_STAGED) as copy:
-                copy.write(out.getvalue())
-            del out
+                copy.write(text)
             params = {
                 "tenant": self.tenant.pk,
                 "campaign": contact_list.campaign_id,
@@ -534,21 +539,54 @@ def _next_try(raw: str, zone: str) -> datetime.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=_zone(zone))
 
 
+@dataclass
+class Prepared:
+    """A batch as prepare_batch leaves it for write_batch."""
+
+    fresh: list[tuple[int, tuple]]  # (line, row): Contact IDs filled in, distinct
+    rejected: list[tuple[int, str]]  # (line, reason): a Contact ID seen earlier in the batch
+    copy: str | None  # on PostgreSQL, `fresh` as the staging table's COPY text, none blocked
+
+
+def _staged_text(rows: list[tuple[int, tuple]], blocked: set[str]) -> str:
+    """clean_row's tuples as the staging table's COPY text, with the addresses' states when
+    one is blocked. Blanks stay "" (the text format's NULL would need escaping apart): the
+    statement reads a blank agent or next try as NULL."""
+    return copy_text(
+        [
+            (
+                line,
+                (
+                    row[0],
+                    str(row[1]),
+                    "t" if row[2] else "f",
+                    row[3],
+                    "" if row[4] is None else str(row[4]),
+                    "" if row[5] is None else row[5].isoformat(),
+                    *row[6:],
+                    _states(row, blocked) if blocked else "",
+                ),
+            )
+            for line, row in rows
+        ]
+    )
+
+
 _ADDRESS_FIELDS = [f"v{n}, k{n}" for n in range(1, ADDRESSES + 1)]
 _STAGING_TABLE = "campaigns_contact_staging"
 # clean_row's tuple (its Contact ID filled in) after the line, then the states of the addresses
 # when one is blocked.
 _STAGING = (
     f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING_TABLE} (line integer, external_id text, "
-    "priority smallint, top_priority boolean, time_zone text, agent_id bigint, "
-    "next_try_at timestamptz, custom_fields jsonb, "
+    "priority smallint, top_priority boolean, time_zone text, agent_id text, "
+    "next_try_at text, custom_fields jsonb, "
     + ", ".join(f"v{n} text, k{n} text" for n in range(1, ADDRESSES + 1))
     + ", states text) ON COMMIT DELETE ROWS"
 )
-_COPY_STAGED = f"COPY {_STAGING_TABLE} FROM STDIN (FORMAT csv, FORCE_NULL (agent_id, next_try_at))"
+_COPY_STAGED = f"COPY {_STAGING_TABLE} FROM STDIN"
 _CONTACTS = CampaignContact._meta.db_table
 _ADDRESSES = ContactAddress._meta.db_table
-# One statement a batch (PostgreSQL); the staged rows have distinct Contact IDs (write_batch).
+# One statement a batch (PostgreSQL); the staged rows have distinct Contact IDs (prepare_batch).
 # `inserted`: those the unique constraint let in, in file order; `addresses`: theirs, one row per
 # address (positions from 0, states from the staged column or _FREE_STATES). Then the count, and
 # the refused rows with whether the Contact ID was taken by a row an earlier batch of this job
@@ -561,8 +599,8 @@ WITH inserted AS (
         external_id, priority, top_priority, time_zone, preferred_agent_id, next_try_at,
         custom_fields)
     SELECT %(tenant)s, %(campaign)s, %(list)s, %(job)s, false, 'waiting', '', 0, %(now)s,
-        %(now)s, external_id, priority, top_priority, time_zone, agent_id, next_try_at,
-        custom_fields
+        %(now)s, external_id, priority, top_priority, time_zone, nullif(agent_id, '')::bigint,
+        nullif(next_try_at, '')::timestamptz, custom_fields
     FROM {_STAGING_TABLE} ORDER BY line
     ON CONFLICT DO NOTHING
     RETURNING id, external_id

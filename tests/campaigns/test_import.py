@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import threading
 import zoneinfo
 
@@ -161,6 +163,18 @@ def test_unknown_columns_are_kept_as_custom_fields(imported, client_for, supervi
     )
     text = client_for(supervisor).get(job.get_absolute_url()).content.decode()
     assert "These other columns of the file were kept as custom fields: Company, Notes" in text
+
+
+def test_values_with_tabs_line_breaks_and_backslashes_are_kept_as_written(imported):
+    notes = 'café "noir"\tC:\\dossier\\N\nfin'
+    out = io.StringIO()
+    csv.writer(out, delimiter=";").writerows(
+        [["Contact ID", "Address 1", "Notes"], ["ID\\1", "0612345678", notes]]
+    )
+    job = imported(out.getvalue())
+    assert (job.created, job.rejected) == (1, 0)
+    contact = CampaignContact.objects.get(import_job=job)
+    assert (contact.external_id, contact.custom_fields) == ("ID\\1", {"Notes": notes})
 
 
 # --- rejected rows ---------------------------------------------------------------------------------
