@@ -8,7 +8,7 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.urls import reverse
 
 from addressbook.imports import ExternalContactImporter
@@ -17,6 +17,7 @@ from contactcenter.jobs.importing import copy_text
 from contactcenter.models import Job, Notification
 from tests.addressbook.helpers import IMPORT_URL, TARGET, contact
 from tests.builders import xlsx_bytes
+from tests.statements import inserts_into
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -171,23 +172,7 @@ def test_a_name_earlier_in_the_file_is_recognised_across_batches(supervisor, upl
 @pytest.fixture
 def batch_statements():
     """[(statement, succeeded)] of each batch write on PostgreSQL, in order."""
-    seen = []
-
-    def record(execute, sql, params, many, context):
-        if "INSERT INTO addressbook_externalcontact" not in sql:
-            return execute(sql, params, many, context)
-        kind = (
-            "conflict" if "ON CONFLICT" in sql else "probed" if "MATERIALIZED" in sql else "plain"
-        )
-        try:
-            result = execute(sql, params, many, context)
-        except IntegrityError:
-            seen.append((kind, False))
-            raise
-        seen.append((kind, True))
-        return result
-
-    with connection.execute_wrapper(record):
+    with inserts_into("addressbook_externalcontact") as seen:
         yield seen
 
 

@@ -9,7 +9,7 @@ import threading
 import zoneinfo
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.urls import reverse
 
 from campaigns.imports import CampaignContactImporter
@@ -25,6 +25,7 @@ from tests.campaigns.factories import (
 from tests.campaigns.uploads import CONTACTS, post_import, rejections
 from tests.campaigns.uploads import run_import as _run
 from tests.factories import UserFactory
+from tests.statements import inserts_into
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -202,23 +203,9 @@ def test_duplicate_ids_in_the_file_and_in_the_campaign_are_rejected(
 def test_batches_are_inserted_plainly_while_their_ids_are_new(imported, contact_list, monkeypatch):
     monkeypatch.setattr(CampaignContactImporter, "batch_size", 2)
     CampaignContactFactory(contact_list=contact_list, external_id="OLD")
-    statements = []
-
-    def record(execute, sql, params, many, context):
-        if "INSERT INTO campaigns_campaigncontact" not in sql:
-            return execute(sql, params, many, context)
-        kind = "conflict" if "ON CONFLICT" in sql else "plain"
-        try:
-            result = execute(sql, params, many, context)
-        except IntegrityError:
-            statements.append((kind, False))
-            raise
-        statements.append((kind, True))
-        return result
-
     rows = ["A", "B", "C", "OLD", "D", "E", "F"]
     data = "Contact ID;Address 1\r\n" + "".join(f"{r};061234567{n}\r\n" for n, r in enumerate(rows))
-    with connection.execute_wrapper(record):
+    with inserts_into("campaigns_campaigncontact") as statements:
         job = imported(data)
     assert statements == [
         ("plain", True),  # A, B

@@ -1,0 +1,32 @@
+"""Watching which statements an import's batches were written by (PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import IntegrityError, connection
+
+
+@contextmanager
+def inserts_into(table: str) -> Iterator[list[tuple[str, bool]]]:
+    """[(kind, succeeded)] of each INSERT INTO `table` run in the block, in order. kind:
+    "conflict" (ON CONFLICT), "probed" (behind a look-up of each key) or "plain"."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(execute, sql, params, many, context):
+        if f"INSERT INTO {table}" not in sql:
+            return execute(sql, params, many, context)
+        kind = (
+            "conflict" if "ON CONFLICT" in sql else "probed" if "MATERIALIZED" in sql else "plain"
+        )
+        try:
+            result = execute(sql, params, many, context)
+        except IntegrityError:
+            seen.append((kind, False))
+            raise
+        seen.append((kind, True))
+        return result
+
+    with connection.execute_wrapper(record):
+        yield seen
