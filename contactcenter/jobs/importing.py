@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, ClassVar
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -505,10 +506,7 @@ def _copy_escaped(value: str) -> str:
     table costs ten times more, 5 µs for a 150-character value with accents.
     """
     return (
-        value.replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
 
 
@@ -531,9 +529,15 @@ def copy_text(rows: list[tuple[int, tuple[str, ...]]]) -> str:
         and "\r" not in text
     ):
         return text
-    return "".join(
-        [f"{line}{tab}{tab.join(map(_copy_escaped, row))}\n" for line, row in rows]
-    )
+    return "".join([f"{line}{tab}{tab.join(map(_copy_escaped, row))}\n" for line, row in rows])
+
+
+def _json_list(values: list) -> str:
+    """json.dumps(values) for a row's cells, a third of its cost when they are all text (they
+    are, but for a spreadsheet's): the encoder's own C function for each string, joined."""
+    if all(type(value) is str for value in values):
+        return "[" + ", ".join(map(encode_basestring, values)) + "]"
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _write_rejections(job: Job, rejections: list[tuple[int, list[str], str]]) -> None:
@@ -550,10 +554,7 @@ def _write_rejections(job: Job, rejections: list[tuple[int, list[str], str]]) ->
         return
     job_id = str(job.pk)
     text = copy_text(
-        [
-            (line, (job_id, json.dumps(values, ensure_ascii=False), reason))
-            for line, values, reason in rejections
-        ]
+        [(line, (job_id, _json_list(values), reason)) for line, values, reason in rejections]
     )
     table = JobRejection._meta.db_table
     with (
