@@ -19,9 +19,11 @@ from contactcenter.jobs.importing import (
     Column,
     Importer,
     RowInvalid,
+    cells_json,
     copy_text,
     first_that_fits,
 )
+from contactcenter.models import JobRejection
 from contactcenter.phones import InvalidPhone, PhoneReader
 
 # The file's columns in the template's order; the exporter writes the same header.
@@ -60,8 +62,14 @@ class Prepared:
     fresh: list[tuple[int, tuple]]  # (line, row): the first row of each name in the batch
     earlier: list[tuple[int, str]]  # (line, name): a name seen earlier in the batch
     copy: str | None  # on PostgreSQL, `fresh` as the staging table's COPY text (copy_text)
+    # Whether `copy` carries each row's file values as JSON too, for the database to write
+    # the rejections of the names it finds taken (_WRITE_PROBED_REJECTING).
+    with_cells: bool = False
 
 
+# The share of a batch's rows found taken from which the next batch stages the file's values
+# for the database to write their rejections (ExternalContactImporter.prepare_batch).
+REJECTED_BY_SQL_FROM = 0.05
 # SQLite accepts at most 32,766 parameters a statement: 2,000 rows of 12 stay well under.
 VALUES_CHUNK = 2000
 
@@ -82,8 +90,10 @@ class ExternalContactImporter(Importer):
         self.phones = PhoneReader(self.tenant.default_phone_region)
         # Read here, in the worker's thread: prepare_batch runs in the check-ahead thread.
         self.copies = connection.vendor == "postgresql"
-        # Whether the last batch met names the table already held (see write_batch).
+        # Whether the last batch met names the table already held (see write_batch), and how
+        # many: the database writes their rejections only where they are many.
         self.names_taken = False
+        self.taken_in_last_batch = 0
 
     def clean_row(self, values: dict[str, str]) -> tuple:
         """(name, address, phone, phone_e164, mobile, mobile_e164, other, email); every fault at once."""
@@ -127,10 +137,12 @@ class ExternalContactImporter(Importer):
             )
         return errors
 
-    def prepare_batch(self, rows: list[tuple[int, tuple]]) -> Prepared:
-        """A name seen earlier in the batch set aside; on PostgreSQL the others as COPY CSV.
+    def prepare_batch(self, rows: list[tuple[int, tuple]], cells=None) -> Prepared:
+        """A name seen earlier in the batch set aside; on PostgreSQL the others as COPY text,
+        with their file values (`cells`) while the file's names are being found taken.
 
-        Runs in the check-ahead thread: pure Python, no database.
+        Runs in the check-ahead thread: pure Python, no database. It reads names_taken as the
+        worker's thread left it a batch or two ago; write_batch copes with either answer.
         """
         fresh, earlier, seen = [], [], set()
         for line, row in rows:
@@ -141,8 +153,14 @@ class ExternalContactImporter(Importer):
             else:
                 seen.add(key)
                 fresh.append((line, row))
-        copy = copy_text(fresh) if self.copies else None
-        return Prepared(fresh, earlier, copy)
+        if not self.copies:
+            return Prepared(fresh, earlier, None)
+        # A file that repeats a name of an earlier batch now and then (one row in a thousand)
+        # is not worth its values as JSON on every row: those refusals stay Python's.
+        if cells is None or self.taken_in_last_batch < len(rows) * REJECTED_BY_SQL_FROM:
+            return Prepared(fresh, earlier, copy_text(fresh))
+        with_cells = [(line, (*row, cells_json(cells[line]))) for line, row in fresh]
+        return Prepared(fresh, earlier, copy_text(with_cells), with_cells=True)
 
     def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
         """Create what the unique name allows; every other row is refused with its reason."""
@@ -156,7 +174,7 @@ class ExternalContactImporter(Importer):
         result = BatchResult()
         refused = [(line, name, True) for line, name in batch.earlier]
         if batch.copy is not None:
-            refused += self._write_by_copy(batch.copy, result)
+            refused += self._write_by_copy(batch, reasons, result)
         elif batch.fresh:
             refused += self._write_by_values(batch.fresh, result)
         result.rejected = sorted(
@@ -164,38 +182,54 @@ class ExternalContactImporter(Importer):
         )
         return result
 
-    def _write_by_copy(self, data: str, result: BatchResult) -> list[tuple[int, str, bool]]:
+    def _write_by_copy(
+        self, batch: Prepared, reasons: dict[bool, str], result: BatchResult
+    ) -> list[tuple[int, str, bool]]:
         """PostgreSQL: COPY into a staging table, then one statement does the rest.
 
         It inserts the rows the unique constraint lets in, records the batch's range of ids
-        for the search task, and lists the rows refused and why, so that nothing comes back
-        to Python but the count and the refused rows: (line, name, taken earlier in the file).
+        for the search task, and either writes the rejections of the rows refused itself or
+        lists them, so that nothing comes back to Python but counts and the refused rows:
+        (line, name, taken earlier in the file).
         """
-        params = {"tenant": self.tenant.pk, "job": self.job.pk, "now": timezone.now()}
+        params = {
+            "tenant": self.tenant.pk,
+            "job": self.job.pk,
+            "now": timezone.now(),
+            "taken_earlier": reasons[True],
+            "taken": reasons[False],
+            "name_field": "%(name)s",
+        }
+        staged = ", ".join((*_STAGED, "cells") if batch.with_cells else _STAGED)
         with connection.cursor() as cursor:
             # Emptied first: ON COMMIT does it in production, but not between savepoints.
             cursor.execute(f"{_STAGING}; TRUNCATE addressbook_staging")
-            with cursor.cursor.copy(
-                f"COPY addressbook_staging ({', '.join(_STAGED)}) FROM STDIN"
-            ) as copy:
-                copy.write(data)
+            with cursor.cursor.copy(f"COPY addressbook_staging ({staged}) FROM STDIN") as copy:
+                copy.write(batch.copy)
             # The cheapest statement that fits: a plain INSERT while the file's names are new,
-            # one behind a look-up of each name after a batch that met taken ones, ON CONFLICT
+            # one behind a look-up of each name after a batch that met taken ones (which also
+            # writes their rejections when the batch carries the file's values), ON CONFLICT
             # for what both miss (a name written meanwhile by someone else, two names the
             # database folds alike and Python not).
-            if self.names_taken:
-                rows = first_that_fits(cursor, params, _WRITE_PROBED, _WRITE_STAGED)
+            if self.names_taken and batch.with_cells:
+                statements = (_WRITE_PROBED_REJECTING, _WRITE_STAGED)
+            elif self.names_taken:
+                statements = (_WRITE_PROBED, _WRITE_STAGED)
             else:
-                rows = first_that_fits(cursor, params, _INSERT_STAGED, _WRITE_PROBED, _WRITE_STAGED)
+                statements = (_INSERT_STAGED, _WRITE_PROBED, _WRITE_STAGED)
+            rows = first_that_fits(cursor, params, *statements)
         refused = []
-        for line, name, earlier, created in rows:
+        for line, name, earlier, count in rows:
             if line == 0:
-                result.created = created
+                result.created = count
+            elif line == -1:
+                result.rejected_written = count
             else:
                 refused.append((line, name, earlier))
         # Names of the file already in the table come in runs (a file imported twice, or
         # extended): a batch after one that met none is tried plainly again.
-        self.names_taken = bool(refused)
+        self.taken_in_last_batch = len(refused) + result.rejected_written
+        self.names_taken = self.taken_in_last_batch > 0
         return refused
 
     def _write_by_values(
@@ -264,9 +298,11 @@ _TABLE = ExternalContact._meta.db_table
 _INSERT_COLUMNS = ("tenant_id", "import_job_id", "created_at", "updated_at", *WRITTEN)
 _STAGED = ("line", *WRITTEN)
 # Same columns as the contacts' table, none of its constraints: the table's constraint decides.
+# `cells`: the row's file values as JSON, staged only for _WRITE_PROBED_REJECTING.
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS addressbook_staging "
-    f"(line integer, {', '.join(f'{name} text' for name in WRITTEN)}) ON COMMIT DELETE ROWS"
+    f"(line integer, {', '.join(f'{name} text' for name in WRITTEN)}, cells text) "
+    "ON COMMIT DELETE ROWS"
 )
 _WRITTEN_COLUMNS = ", ".join(WRITTEN)
 _KEY = "lower(trim({}name))"
@@ -313,6 +349,25 @@ SELECT 0, '', false, (SELECT count(*) FROM inserted)
 UNION ALL
 SELECT line, name, earlier, 0 FROM staged WHERE earlier IS NOT NULL
 """  # noqa: S608
+# _WRITE_PROBED, which also writes the rejections of the names it finds taken, from the file
+# values staged with the rows, in the words write_batch would use (%(name)s replaced): no
+# refused row comes back to Python. Its rows: (0, created) and (-1, rejections written).
+_WRITE_PROBED_REJECTING = _WRITE_PROBED.replace(
+    "\nSELECT 0, '', false, (SELECT count(*) FROM inserted)\nUNION ALL\n"
+    "SELECT line, name, earlier, 0 FROM staged WHERE earlier IS NOT NULL\n",
+    f"""
+, rejected AS (
+    INSERT INTO {JobRejection._meta.db_table} (job_id, line, "values", reason)
+    SELECT %(job)s, line, cells::jsonb,
+        replace(CASE WHEN earlier THEN %(taken_earlier)s ELSE %(taken)s END, %(name_field)s, name)
+    FROM staged WHERE earlier IS NOT NULL
+    RETURNING 1
+)
+SELECT 0, '', false, (SELECT count(*) FROM inserted)
+UNION ALL
+SELECT -1, '', false, (SELECT count(*) FROM rejected)
+""",  # noqa: S608
+)
 _WRITE_STAGED = f"""
 WITH inserted AS (
     INSERT INTO {_TABLE} ({", ".join(_INSERT_COLUMNS)})

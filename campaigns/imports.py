@@ -309,7 +309,7 @@ class CampaignContactImporter(Importer):
 
     # --- writing ---
 
-    def prepare_batch(self, rows: list[tuple[int, tuple]]) -> Prepared:
+    def prepare_batch(self, rows: list[tuple[int, tuple]], cells=None) -> Prepared:
         """A blank Contact ID becomes one made from the job and the line (the same on a
         re-delivery, unique in the campaign); one seen earlier in the batch is refused; on
         PostgreSQL the others are written as COPY text, for a campaign that blocks nothing.

@@ -11,15 +11,19 @@ from django.db import IntegrityError, connection
 @contextmanager
 def inserts_into(table: str) -> Iterator[list[tuple[str, bool]]]:
     """[(kind, succeeded)] of each INSERT INTO `table` run in the block, in order. kind:
-    "conflict" (ON CONFLICT), "probed" (behind a look-up of each key) or "plain"."""
+    "conflict" (ON CONFLICT), "probed" (behind a look-up of each key), "rejecting" (the same,
+    writing the rejections too) or "plain"."""
     seen: list[tuple[str, bool]] = []
 
     def record(execute, sql, params, many, context):
         if f"INSERT INTO {table}" not in sql:
             return execute(sql, params, many, context)
-        kind = (
-            "conflict" if "ON CONFLICT" in sql else "probed" if "MATERIALIZED" in sql else "plain"
-        )
+        if "ON CONFLICT" in sql:
+            kind = "conflict"
+        elif "MATERIALIZED" in sql:
+            kind = "rejecting" if "jobrejection" in sql else "probed"
+        else:
+            kind = "plain"
         try:
             result = execute(sql, params, many, context)
         except IntegrityError:

@@ -66,6 +66,8 @@ class BatchResult:
     updated: int = 0
     # (line, reason) of rows the database turned down (a name that already exists, say).
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Rows turned down whose JobRejection rows write_batch wrote itself, in its own statement.
+    rejected_written: int = 0
 
 
 class Importer:
@@ -148,8 +150,13 @@ class Importer:
         """Validate and normalise one row; raise RowInvalid. Lengths and blanks are checked first."""
         raise NotImplementedError
 
-    def prepare_batch(self, rows: list[tuple[int, object]]) -> object:
+    def prepare_batch(
+        self, rows: list[tuple[int, object]], cells: dict[int, list[str]] | None = None
+    ) -> object:
         """What write_batch receives for a batch's valid rows; by default the rows themselves.
+
+        `cells`: line → the file's values, which an importer that writes the rejections of
+        its refused rows itself needs (BatchResult.rejected_written).
 
         Runs where the rows are checked: in the check-ahead thread for importers that check
         ahead, so it must not touch the database either. Work done here (formatting the rows
@@ -396,7 +403,7 @@ def _checked_batches(
 
 def _prepared(batch: CheckedBatch, prepare: Callable) -> CheckedBatch:
     if batch.valid:
-        batch.prepared = prepare(batch.valid)
+        batch.prepared = prepare(batch.valid, batch.values)
     return batch
 
 
@@ -451,7 +458,7 @@ def _commit_batch(job: Job, importer: Importer, batch: CheckedBatch) -> bool:
         job.processed += batch.size
         job.created += result.created
         job.updated += result.updated
-        job.rejected += len(batch.invalid) + len(result.rejected)
+        job.rejected += len(batch.invalid) + len(result.rejected) + result.rejected_written
         job.save(update_fields=["processed", "created", "updated", "rejected"])
     return True
 
@@ -532,7 +539,7 @@ def copy_text(rows: list[tuple[int, tuple[str, ...]]]) -> str:
     return "".join([f"{line}{tab}{tab.join(map(_copy_escaped, row))}\n" for line, row in rows])
 
 
-def _json_list(values: list) -> str:
+def cells_json(values: list) -> str:
     """json.dumps(values) for a row's cells, a third of its cost when they are all text (they
     are, but for a spreadsheet's): the encoder's own C function for each string, joined."""
     if all(type(value) is str for value in values):
@@ -554,7 +561,7 @@ def _write_rejections(job: Job, rejections: list[tuple[int, list[str], str]]) ->
         return
     job_id = str(job.pk)
     text = copy_text(
-        [(line, (job_id, _json_list(values), reason)) for line, values, reason in rejections]
+        [(line, (job_id, cells_json(values), reason)) for line, values, reason in rejections]
     )
     table = JobRejection._meta.db_table
     with (

@@ -192,7 +192,7 @@ def test_batches_are_written_plainly_while_names_are_new_and_probed_while_some_a
         ("plain", True),  # A, B
         ("plain", False),  # C, DUPONT: stopped at DUPONT, nothing left behind…
         ("probed", True),  # … and written behind a look-up, which refuses DUPONT
-        ("probed", True),  # D, E: after a batch with a taken name; none here…
+        ("rejecting", True),  # D, E: after a batch with a taken name; none here…
         ("plain", True),  # … so F, G plainly again
     ]
     assert rejections(job) == [(5, "Name: “DUPONT” already exists")]
@@ -201,6 +201,28 @@ def test_batches_are_written_plainly_while_names_are_new_and_probed_while_some_a
     assert sorted(names.values_list("name", flat=True)) == list("ABCDEFG")
     # Every batch recorded its range of ids, so the search task indexed them all.
     assert ContactSearch.objects.filter(contact__in=names).count() == 7
+
+
+@POSTGRES_ONLY
+def test_while_names_are_taken_the_database_writes_their_rejections_from_the_files_values(
+    supervisor, upload, monkeypatch, batch_statements
+):
+    monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
+    contact(supervisor.tenant, "Dupont")
+    contact(supervisor.tenant, "Durand")
+    data = "Name;Other\r\nA;1\r\nDUPONT;2\r\n  durand  ;«3» \\N\r\nB;4\r\nC;5\r\nD;6\r\n"
+    job = upload(supervisor, data)
+    assert batch_statements == [
+        ("plain", False),  # A, DUPONT: stopped at DUPONT…
+        ("probed", True),  # … and DUPONT's rejection written by Python
+        ("rejecting", True),  # durand, B: prepared with the file's values, durand's by SQL
+        ("rejecting", True),  # C, D: none taken
+    ]
+    assert list(job.rejections.values_list("line", "values", "reason")) == [
+        (3, ["DUPONT", "2"], "Name: “DUPONT” already exists"),
+        (4, ["  durand  ", "«3» \\N"], "Name: “durand” already exists"),
+    ]
+    assert (job.created, job.rejected) == (4, 2)
 
 
 @POSTGRES_ONLY
