@@ -15,11 +15,12 @@ from django.utils.translation import gettext_lazy
 from addressbook import models as m
 from addressbook.models import ExternalContact, SearchBacklog
 from contactcenter.jobs.importing import (
+    CELLS_SEPARATOR,
     BatchResult,
     Column,
     Importer,
     RowInvalid,
-    cells_json,
+    cells_text,
     copy_text,
     first_that_fits,
 )
@@ -62,7 +63,7 @@ class Prepared:
     fresh: list[tuple[int, tuple]]  # (line, row): the first row of each name in the batch
     earlier: list[tuple[int, str]]  # (line, name): a name seen earlier in the batch
     copy: str | None  # on PostgreSQL, `fresh` as the staging table's COPY text (copy_text)
-    # Whether `copy` carries each row's file values as JSON too, for the database to write
+    # Whether `copy` carries each row's file values too (cells_text), for the database to write
     # the rejections of the names it finds taken (_WRITE_PROBED_REJECTING).
     with_cells: bool = False
 
@@ -156,10 +157,13 @@ class ExternalContactImporter(Importer):
         if not self.copies:
             return Prepared(fresh, earlier, None)
         # A file that repeats a name of an earlier batch now and then (one row in a thousand)
-        # is not worth its values as JSON on every row: those refusals stay Python's.
+        # is not worth staging its values with every row: those refusals stay Python's.
         if cells is None or self.taken_in_last_batch < len(rows) * REJECTED_BY_SQL_FROM:
             return Prepared(fresh, earlier, copy_text(fresh))
-        with_cells = [(line, (*row, cells_json(cells[line]))) for line, row in fresh]
+        staged = [(line, row, cells_text(cells[line])) for line, row in fresh]
+        if any(text is None for _line, _row, text in staged):
+            return Prepared(fresh, earlier, copy_text(fresh))
+        with_cells = [(line, (*row, text)) for line, row, text in staged]
         return Prepared(fresh, earlier, copy_text(with_cells), with_cells=True)
 
     def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
@@ -199,6 +203,7 @@ class ExternalContactImporter(Importer):
             "taken_earlier": reasons[True],
             "taken": reasons[False],
             "name_field": "%(name)s",
+            "cells_separator": CELLS_SEPARATOR,
         }
         staged = ", ".join((*_STAGED, "cells") if batch.with_cells else _STAGED)
         with connection.cursor() as cursor:
@@ -298,7 +303,7 @@ _TABLE = ExternalContact._meta.db_table
 _INSERT_COLUMNS = ("tenant_id", "import_job_id", "created_at", "updated_at", *WRITTEN)
 _STAGED = ("line", *WRITTEN)
 # Same columns as the contacts' table, none of its constraints: the table's constraint decides.
-# `cells`: the row's file values as JSON, staged only for _WRITE_PROBED_REJECTING.
+# `cells`: the row's file values (cells_text), staged only for _WRITE_PROBED_REJECTING.
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS addressbook_staging "
     f"(line integer, {', '.join(f'{name} text' for name in WRITTEN)}, cells text) "
@@ -358,7 +363,7 @@ _WRITE_PROBED_REJECTING = _WRITE_PROBED.replace(
     f"""
 , rejected AS (
     INSERT INTO {JobRejection._meta.db_table} (job_id, line, "values", reason)
-    SELECT %(job)s, line, cells::jsonb,
+    SELECT %(job)s, line, to_jsonb(string_to_array(cells, %(cells_separator)s)),
         replace(CASE WHEN earlier THEN %(taken_earlier)s ELSE %(taken)s END, %(name_field)s, name)
     FROM staged WHERE earlier IS NOT NULL
     RETURNING 1

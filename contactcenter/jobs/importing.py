@@ -521,22 +521,45 @@ def copy_text(rows: list[tuple[int, tuple[str, ...]]]) -> str:
     """(line, values) as the lines of a COPY in text format: tab between fields, and nothing
     quoted, so no field can be NULL.
 
-    Joined as they are (five times csv.writer's speed), then the batch is checked once:
-    when a value holds a tab, a line break or a backslash, the batch is built again with
-    every value escaped.
+    Joined as they are (five times csv.writer's speed), then the batch is checked once; when
+    a value holds a tab, a line break or a backslash, each line is checked and the values of
+    those that need it escaped.
     """
     if not rows:
         return ""
     tab = "\t"
-    text = "".join([f"{line}{tab}{tab.join(row)}\n" for line, row in rows])
+    lines = [f"{line}{tab}{tab.join(row)}\n" for line, row in rows]
+    text = "".join(lines)
+    width = len(rows[0][1])
     if (
-        text.count(tab) == len(rows) * len(rows[0][1])
+        text.count(tab) == len(rows) * width
         and text.count("\n") == len(rows)
         and "\\" not in text
         and "\r" not in text
     ):
         return text
-    return "".join([f"{line}{tab}{tab.join(map(_copy_escaped, row))}\n" for line, row in rows])
+    for i, text in enumerate(lines):
+        if text.count(tab) != width or text.count("\n") != 1 or "\\" in text or "\r" in text:
+            line, row = rows[i]
+            lines[i] = f"{line}{tab}{tab.join(map(_copy_escaped, row))}\n"
+    return "".join(lines)
+
+
+# Between a row's file values when they are staged for the database (cells_text): a control
+# character no spreadsheet cell holds (checked, see cells_text).
+CELLS_SEPARATOR = "\x1f"
+
+
+def cells_text(values: list) -> str | None:
+    """A row's file values joined by CELLS_SEPARATOR, which the database makes a JSON array of
+    strings again (`to_jsonb(string_to_array(cells, E'\\x1f'))`); None when it cannot
+    (a value that is not text, or that holds the separator). Several times cheaper than
+    JSON, and nothing to escape twice."""
+    try:
+        text = CELLS_SEPARATOR.join(values)
+    except TypeError:
+        return None
+    return text if text.count(CELLS_SEPARATOR) == len(values) - 1 else None
 
 
 def cells_json(values: list) -> str:

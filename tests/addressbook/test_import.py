@@ -210,8 +210,11 @@ def test_while_names_are_taken_the_database_writes_their_rejections_from_the_fil
     monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
     contact(supervisor.tenant, "Dupont")
     contact(supervisor.tenant, "Durand")
-    data = "Name;Other\r\nA;1\r\nDUPONT;2\r\n  durand  ;«3» \\N\r\nB;4\r\nC;5\r\nD;6\r\n"
-    job = upload(supervisor, data)
+    other = '«3» "\\N"\tC:\\x\nfin'
+    out = io.StringIO()
+    rows = [["Name", "Other"], ["A", "1"], ["DUPONT", "2"], ["  durand  ", other], ["B", ""]]
+    csv.writer(out, delimiter=";").writerows([*rows, ["C", "5"], ["D", "6"]])
+    job = upload(supervisor, out.getvalue())
     assert batch_statements == [
         ("plain", False),  # A, DUPONT: stopped at DUPONT…
         ("probed", True),  # … and DUPONT's rejection written by Python
@@ -220,9 +223,25 @@ def test_while_names_are_taken_the_database_writes_their_rejections_from_the_fil
     ]
     assert list(job.rejections.values_list("line", "values", "reason")) == [
         (3, ["DUPONT", "2"], "Name: “DUPONT” already exists"),
-        (4, ["  durand  ", "«3» \\N"], "Name: “durand” already exists"),
+        (4, ["  durand  ", other], "Name: “durand” already exists"),
     ]
     assert (job.created, job.rejected) == (4, 2)
+
+
+@POSTGRES_ONLY
+def test_a_batch_whose_values_hold_the_separator_leaves_its_rejections_to_python(
+    supervisor, upload, monkeypatch, batch_statements
+):
+    monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
+    contact(supervisor.tenant, "Dupont")
+    contact(supervisor.tenant, "Durand")
+    data = "Name;Other\r\nA;1\r\nDUPONT;2\r\nDURAND;a\x1fb\r\nB;4\r\n"
+    job = upload(supervisor, data)
+    assert batch_statements == [("plain", False), ("probed", True), ("probed", True)]
+    assert list(job.rejections.values_list("line", "values", "reason")) == [
+        (3, ["DUPONT", "2"], "Name: “DUPONT” already exists"),
+        (4, ["DURAND", "a\x1fb"], "Name: “DURAND” already exists"),
+    ]
 
 
 @POSTGRES_ONLY
