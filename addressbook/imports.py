@@ -311,56 +311,55 @@ _STAGING = (
 )
 _WRITTEN_COLUMNS = ", ".join(WRITTEN)
 _KEY = "lower(trim({}name))"
-# One statement a batch (PostgreSQL), over the staged rows (names first in their batch):
-# `inserted`, those the unique constraint let in; `backlog`, their range of ids for
-# addressbook.tasks.index_contacts. Then the count, and the refused rows with whether the
-# name was taken earlier in the file, i.e. by a contact this job created. The sub-statements
-# share one snapshot, so a holder looked up is a row that existed before this statement; none
-# means one this statement inserted (two names the database folds alike and Python not).
-# A batch none of whose names is taken (PostgreSQL): the insert and backlog of _WRITE_STAGED
-# below, plainly (see write_batch).
-_INSERT_STAGED = f"""
-WITH inserted AS (
+
+
+def _inserting(source: str, *, on_conflict: bool = False) -> str:
+    """The sub-statements every batch statement begins with (PostgreSQL): `inserted`, the rows
+    of `source` inserted in file order (returning id and name); `backlog`, their range of ids
+    for addressbook.tasks.index_contacts."""
+    conflict = "\n    ON CONFLICT DO NOTHING" if on_conflict else ""
+    return f"""
+inserted AS (
     INSERT INTO {_TABLE} ({", ".join(_INSERT_COLUMNS)})
     SELECT %(tenant)s, %(job)s, %(now)s, %(now)s, {_WRITTEN_COLUMNS}
-    FROM addressbook_staging ORDER BY line
-    RETURNING id
+    FROM {source} ORDER BY line{conflict}
+    RETURNING id, name
 ), backlog AS (
     INSERT INTO {SearchBacklog._meta.db_table} (tenant_id, first_id, last_id, created_at)
     SELECT %(tenant)s, min(id), max(id), %(now)s FROM inserted HAVING count(*) > 0
-)
+)"""  # noqa: S608
+
+
+# Whether the staged row `s`'s name is taken, and by this job (earlier in the file: true) or
+# not; NULL when it is free. Through the unique index: a subquery for each row, which the
+# planner cannot turn into a scan of the whole table.
+_HOLDER = f"""(
+    SELECT coalesce(h.import_job_id = %(job)s, false) FROM {_TABLE} h
+    WHERE h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("s.")}
+)"""  # noqa: S608
+# The batch statements (see write_batch), each over the staged rows (names first in their
+# batch). Their rows: (0, '', false, created), then the refused rows (line, name, taken
+# earlier in the file, 0).
+# A batch none of whose names is taken: plainly.
+_INSERT_STAGED = f"""
+WITH {_inserting("addressbook_staging")}
 SELECT 0, '', false, count(*) FROM inserted
 """  # noqa: S608
-# The same behind a look-up of each name (in the unique index: a subquery for each row, which
-# the planner cannot turn into a scan of the whole table). A name taken is refused, with
-# whether this job took it (earlier in the file); the others are inserted plainly.
-_WRITE_PROBED = f"""
+# Behind a look-up of each name: a name taken is refused, the others inserted plainly.
+_PROBED = f"""
 WITH staged AS MATERIALIZED (
-    SELECT s.*, (
-        SELECT coalesce(h.import_job_id = %(job)s, false) FROM {_TABLE} h
-        WHERE h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("s.")}
-    ) AS earlier
-    FROM addressbook_staging s
-), inserted AS (
-    INSERT INTO {_TABLE} ({", ".join(_INSERT_COLUMNS)})
-    SELECT %(tenant)s, %(job)s, %(now)s, %(now)s, {_WRITTEN_COLUMNS}
-    FROM staged WHERE earlier IS NULL ORDER BY line
-    RETURNING id
-), backlog AS (
-    INSERT INTO {SearchBacklog._meta.db_table} (tenant_id, first_id, last_id, created_at)
-    SELECT %(tenant)s, min(id), max(id), %(now)s FROM inserted HAVING count(*) > 0
-)
+    SELECT s.*, {_HOLDER} AS earlier FROM addressbook_staging s
+), {_inserting("staged WHERE earlier IS NULL")}
+"""  # noqa: S608
+_WRITE_PROBED = f"""{_PROBED}
 SELECT 0, '', false, (SELECT count(*) FROM inserted)
 UNION ALL
 SELECT line, name, earlier, 0 FROM staged WHERE earlier IS NOT NULL
 """  # noqa: S608
-# _WRITE_PROBED, which also writes the rejections of the names it finds taken, from the file
-# values staged with the rows, in the words write_batch would use (%(name)s replaced): no
-# refused row comes back to Python. Its rows: (0, created) and (-1, rejections written).
-_WRITE_PROBED_REJECTING = _WRITE_PROBED.replace(
-    "\nSELECT 0, '', false, (SELECT count(*) FROM inserted)\nUNION ALL\n"
-    "SELECT line, name, earlier, 0 FROM staged WHERE earlier IS NOT NULL\n",
-    f"""
+# The same, also writing the rejections of the names it finds taken, from the file values
+# staged with the rows, in the words write_batch would use (%(name)s replaced): no refused
+# row comes back to Python. Its rows: (0, created) and (-1, rejections written).
+_WRITE_PROBED_REJECTING = f"""{_PROBED}
 , rejected AS (
     INSERT INTO {JobRejection._meta.db_table} (job_id, line, "values", reason)
     SELECT %(job)s, line, to_jsonb(string_to_array(cells, %(cells_separator)s)),
@@ -371,25 +370,15 @@ _WRITE_PROBED_REJECTING = _WRITE_PROBED.replace(
 SELECT 0, '', false, (SELECT count(*) FROM inserted)
 UNION ALL
 SELECT -1, '', false, (SELECT count(*) FROM rejected)
-""",  # noqa: S608
-)
+"""  # noqa: S608
+# What the unique constraint lets in, whatever happens meanwhile. The sub-statements share
+# one snapshot, so a holder looked up is a row that existed before this statement; none means
+# one this statement inserted (two names the database folds alike and Python not).
 _WRITE_STAGED = f"""
-WITH inserted AS (
-    INSERT INTO {_TABLE} ({", ".join(_INSERT_COLUMNS)})
-    SELECT %(tenant)s, %(job)s, %(now)s, %(now)s, {_WRITTEN_COLUMNS}
-    FROM addressbook_staging ORDER BY line
-    ON CONFLICT DO NOTHING
-    RETURNING id, name
-), backlog AS (
-    INSERT INTO {SearchBacklog._meta.db_table} (tenant_id, first_id, last_id, created_at)
-    SELECT %(tenant)s, min(id), max(id), %(now)s FROM inserted HAVING count(*) > 0
-)
+WITH {_inserting("addressbook_staging", on_conflict=True)}
 SELECT 0, '', false, (SELECT count(*) FROM inserted)
 UNION ALL
-SELECT s.line, s.name, coalesce((
-    SELECT coalesce(h.import_job_id = %(job)s, false) FROM {_TABLE} h
-    WHERE h.tenant_id = %(tenant)s AND {_KEY.format("h.")} = {_KEY.format("s.")}
-), true), 0 FROM addressbook_staging s
+SELECT s.line, s.name, coalesce({_HOLDER}, true), 0 FROM addressbook_staging s
 WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.name = s.name)
 """  # noqa: S608
 

@@ -538,8 +538,13 @@ def copy_text(rows: list[tuple[int, tuple[str, ...]]]) -> str:
         and "\r" not in text
     ):
         return text
-    for i, text in enumerate(lines):
-        if text.count(tab) != width or text.count("\n") != 1 or "\\" in text or "\r" in text:
+    for i, joined in enumerate(lines):
+        if (
+            joined.count(tab) != width
+            or joined.count("\n") != 1
+            or "\\" in joined
+            or "\r" in joined
+        ):
             line, row = rows[i]
             lines[i] = f"{line}{tab}{tab.join(map(_copy_escaped, row))}\n"
     return "".join(lines)
