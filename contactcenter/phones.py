@@ -61,7 +61,10 @@ class PhoneReader:
         self.country_calling_code = metadata.country_code if plain else None
         # "00" starts an international number only where it is the region's own prefix.
         self.double_zero = plain and metadata.international_prefix == "00"
-        self._valid: dict[tuple[str, int], bool] = {}
+        # National number without its FREE_TAIL last digits → verdict. The prefix alone is the
+        # key, its length giving the number's: a million-row import fills it with ~60,000
+        # prefixes, 9 MB of the worker's memory as (prefix, length) tuples, 5 MB so.
+        self._valid: dict[str, bool] = {}
         # The national significant number of a compact number written "+33…", "0033…" (where
         # "00" is the region's international prefix) or "0…": ASCII digits, no leading zero,
         # SHORTEST_CACHED to 15 digits. Anything else is phonenumbers' to judge.
@@ -130,7 +133,7 @@ class PhoneReader:
         if not plain:
             return to_e164(raw, self.region)
         national = plain[1]
-        key = (national[:-FREE_TAIL], len(national))
+        key = national[:-FREE_TAIL]
         valid = self._valid.get(key)
         if valid is None:
             # What parse("+" + country code + national) gives, built directly (half the cost):
