@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
@@ -20,6 +20,7 @@ from contactcenter.jobs.importing import (
     Column,
     Importer,
     RowInvalid,
+    SeenBefore,
     cells_text,
     copy_text,
     first_that_fits,
@@ -66,6 +67,9 @@ class Prepared:
     # Whether `copy` carries each row's file values too (cells_text), for the database to write
     # the rejections of the names it finds taken (_WRITE_PROBED_REJECTING).
     with_cells: bool = False
+    # The lines of `fresh` whose name may be one of an earlier batch of the file (SeenBefore):
+    # the database looks up only these (_WRITE_PROBED_SOME) while the file's names are new.
+    probe: list[int] = field(default_factory=list)
 
 
 # The share of a batch's rows found taken from which the next batch stages the file's values
@@ -95,6 +99,8 @@ class ExternalContactImporter(Importer):
         # many: the database writes their rejections only where they are many.
         self.names_taken = False
         self.taken_in_last_batch = 0
+        # The names of the file's earlier batches, as far as prepare_batch (its thread) knows.
+        self.seen_names = SeenBefore() if self.copies else None
 
     def clean_row(self, values: dict[str, str]) -> tuple:
         """(name, address, phone, phone_e164, mobile, mobile_e164, other, email); every fault at once."""
@@ -145,7 +151,8 @@ class ExternalContactImporter(Importer):
         Runs in the check-ahead thread: pure Python, no database. It reads names_taken as the
         worker's thread left it a batch or two ago; write_batch copes with either answer.
         """
-        fresh, earlier, seen = [], [], set()
+        fresh, earlier, seen, probe = [], [], set(), []
+        seen_before = self.seen_names.add if self.seen_names else None
         for line, row in rows:
             # The unique constraint's key: the name is stripped already, lower-cased here.
             key = row[0].lower()
@@ -154,17 +161,19 @@ class ExternalContactImporter(Importer):
             else:
                 seen.add(key)
                 fresh.append((line, row))
+                if seen_before is not None and seen_before(key):
+                    probe.append(line)
         if not self.copies:
             return Prepared(fresh, earlier, None)
         # A file that repeats a name of an earlier batch now and then (one row in a thousand)
         # is not worth staging its values with every row: those refusals stay Python's.
         if cells is None or self.taken_in_last_batch < len(rows) * REJECTED_BY_SQL_FROM:
-            return Prepared(fresh, earlier, copy_text(fresh))
+            return Prepared(fresh, earlier, copy_text(fresh), probe=probe)
         staged = [(line, row, cells_text(cells[line])) for line, row in fresh]
         if any(text is None for _line, _row, text in staged):
-            return Prepared(fresh, earlier, copy_text(fresh))
+            return Prepared(fresh, earlier, copy_text(fresh), probe=probe)
         with_cells = [(line, (*row, text)) for line, row, text in staged]
-        return Prepared(fresh, earlier, copy_text(with_cells), with_cells=True)
+        return Prepared(fresh, earlier, copy_text(with_cells), with_cells=True, probe=probe)
 
     def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
         """Create what the unique name allows; every other row is refused with its reason."""
@@ -204,6 +213,7 @@ class ExternalContactImporter(Importer):
             "taken": reasons[False],
             "name_field": "%(name)s",
             "cells_separator": CELLS_SEPARATOR,
+            "probe": batch.probe,
         }
         staged = ", ".join((*_STAGED, "cells") if batch.with_cells else _STAGED)
         with connection.cursor() as cursor:
@@ -211,19 +221,22 @@ class ExternalContactImporter(Importer):
             cursor.execute(f"{_STAGING}; TRUNCATE addressbook_staging")
             with cursor.cursor.copy(f"COPY addressbook_staging ({staged}) FROM STDIN") as copy:
                 copy.write(batch.copy)
-            # The cheapest statement that fits: a plain INSERT while the file's names are new,
-            # one behind a look-up of each name after a batch that met taken ones (which also
-            # writes their rejections when the batch carries the file's values), ON CONFLICT
-            # for what both miss (a name written meanwhile by someone else, two names the
+            # The cheapest statement that fits: while the file's names are new, a plain INSERT,
+            # or one that looks up only the names that may repeat an earlier batch's; after a
+            # batch that met taken names, one behind a look-up of each name (which also writes
+            # their rejections when the batch carries the file's values); ON CONFLICT for
+            # what they all miss (a name written meanwhile by someone else, two names the
             # database folds alike and Python not).
             if self.names_taken and batch.with_cells:
                 statements = (_WRITE_PROBED_REJECTING, _WRITE_STAGED)
             elif self.names_taken:
                 statements = (_WRITE_PROBED, _WRITE_STAGED)
+            elif batch.probe:
+                statements = (_WRITE_PROBED_SOME, _WRITE_PROBED, _WRITE_STAGED)
             else:
                 statements = (_INSERT_STAGED, _WRITE_PROBED, _WRITE_STAGED)
             rows = first_that_fits(cursor, params, *statements)
-        refused = []
+        refused, foreseen, probed = [], 0, set(batch.probe)
         for line, name, earlier, count in rows:
             if line == 0:
                 result.created = count
@@ -231,9 +244,11 @@ class ExternalContactImporter(Importer):
                 result.rejected_written = count
             else:
                 refused.append((line, name, earlier))
+                foreseen += line in probed
         # Names of the file already in the table come in runs (a file imported twice, or
-        # extended): a batch after one that met none is tried plainly again.
-        self.taken_in_last_batch = len(refused) + result.rejected_written
+        # extended): a batch after one that met none is tried plainly again. A name the
+        # filter foresaw (an earlier batch's) says nothing of the next batch.
+        self.taken_in_last_batch = len(refused) - foreseen + result.rejected_written
         self.names_taken = self.taken_in_last_batch > 0
         return refused
 
@@ -345,17 +360,29 @@ _INSERT_STAGED = f"""
 WITH {_inserting("addressbook_staging")}
 SELECT 0, '', false, count(*) FROM inserted
 """  # noqa: S608
-# Behind a look-up of each name: a name taken is refused, the others inserted plainly.
-_PROBED = f"""
+
+
+def _probed(holder: str) -> str:
+    """`staged`: the staged rows with `holder` as `earlier`; `inserted`: those it finds free."""
+    return f"""
 WITH staged AS MATERIALIZED (
-    SELECT s.*, {_HOLDER} AS earlier FROM addressbook_staging s
+    SELECT s.*, {holder} AS earlier FROM addressbook_staging s
 ), {_inserting("staged WHERE earlier IS NULL")}
 """  # noqa: S608
-_WRITE_PROBED = f"""{_PROBED}
+
+
+# Behind a look-up of each name: a name taken is refused, the others inserted plainly.
+_PROBED = _probed(_HOLDER)
+_REFUSED = """
 SELECT 0, '', false, (SELECT count(*) FROM inserted)
 UNION ALL
 SELECT line, name, earlier, 0 FROM staged WHERE earlier IS NOT NULL
-"""  # noqa: S608
+"""
+_WRITE_PROBED = _PROBED + _REFUSED
+# The same, looking up only the rows of %(probe)s (Prepared.probe); a taken name among the
+# others stops it, as it stops a plain INSERT.
+_WRITE_PROBED_SOME = _probed(f"CASE WHEN s.line = ANY(%(probe)s::integer[]) THEN {_HOLDER} END")
+_WRITE_PROBED_SOME += _REFUSED
 # The same, also writing the rejections of the names it finds taken, from the file values
 # staged with the rows, in the words write_batch would use (%(name)s replaced): no refused
 # row comes back to Python. Its rows: (0, created) and (-1, rejections written).

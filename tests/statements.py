@@ -11,8 +11,8 @@ from django.db import IntegrityError, connection
 @contextmanager
 def inserts_into(table: str) -> Iterator[list[tuple[str, bool]]]:
     """[(kind, succeeded)] of each INSERT INTO `table` run in the block, in order. kind:
-    "conflict" (ON CONFLICT), "probed" (behind a look-up of each key), "rejecting" (the same,
-    writing the rejections too) or "plain"."""
+    "conflict" (ON CONFLICT), "probed" (behind a look-up of each key), "probed some" (of the
+    keys it is given), "rejecting" (of each key, writing the rejections too) or "plain"."""
     seen: list[tuple[str, bool]] = []
 
     def record(execute, sql, params, many, context):
@@ -21,7 +21,10 @@ def inserts_into(table: str) -> Iterator[list[tuple[str, bool]]]:
         if "ON CONFLICT" in sql:
             kind = "conflict"
         elif "MATERIALIZED" in sql:
-            kind = "rejecting" if "jobrejection" in sql else "probed"
+            if "jobrejection" in sql:
+                kind = "rejecting"
+            else:
+                kind = "probed some" if "= ANY(" in sql else "probed"
         else:
             kind = "plain"
         try:

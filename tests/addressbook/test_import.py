@@ -204,6 +204,41 @@ def test_batches_are_written_plainly_while_names_are_new_and_probed_while_some_a
 
 
 @POSTGRES_ONLY
+def test_a_name_of_an_earlier_batch_is_looked_up_alone_and_the_next_batch_goes_plainly(
+    supervisor, upload, monkeypatch, batch_statements
+):
+    monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
+    job = upload(supervisor, "Name\r\nA\r\nB\r\nC\r\nb\r\nD\r\nE\r\n")
+    assert batch_statements == [
+        ("plain", True),  # A, B
+        ("probed some", True),  # C, b: b may be B (the filter says so), looked up alone
+        ("plain", True),  # D, E: b was foreseen, so nothing says names are being found taken
+    ]
+    assert rejections(job) == [(5, "Name: “b” appears earlier in the file")]
+    assert job.created == 5
+
+
+@POSTGRES_ONLY
+def test_a_taken_name_the_filter_did_not_foresee_stops_the_batch_and_it_is_looked_up_whole(
+    supervisor, upload, monkeypatch, batch_statements
+):
+    monkeypatch.setattr(ExternalContactImporter, "batch_size", 2)
+    contact(supervisor.tenant, "Dupont")
+    job = upload(supervisor, "Name\r\nA\r\nB\r\nDUPONT\r\na\r\nC\r\nD\r\n")
+    assert batch_statements == [
+        ("plain", True),  # A, B
+        ("probed some", False),  # DUPONT, a: only a was looked up, DUPONT stopped it…
+        ("probed", True),  # … so every name is, and both are refused
+        ("rejecting", True),  # C, D: after a batch that met a name the file did not hold
+    ]
+    assert rejections(job) == [
+        (4, "Name: “DUPONT” already exists"),
+        (5, "Name: “a” appears earlier in the file"),
+    ]
+    assert ExternalContact.objects.for_tenant(supervisor.tenant).filter(import_job=job).count() == 4
+
+
+@POSTGRES_ONLY
 def test_while_names_are_taken_the_database_writes_their_rejections_from_the_files_values(
     supervisor, upload, monkeypatch, batch_statements
 ):

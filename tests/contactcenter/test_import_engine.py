@@ -15,7 +15,7 @@ from addressbook.imports import WRITTEN, ExternalContactImporter
 from addressbook.models import ExternalContact
 from contactcenter import services
 from contactcenter.jobs import importing
-from contactcenter.jobs.importing import run_import
+from contactcenter.jobs.importing import SeenBefore, run_import
 from contactcenter.models import Job, JobRejection, Notification
 from tests.factories import ExternalContactFactory
 
@@ -323,3 +323,11 @@ def test_job_cancelled_between_batches_stops_and_keeps_rows_written(monkeypatch,
     assert Notification.objects.get(user=supervisor).text.startswith(
         "Import of people.csv cancelled: 2 created"
     )
+
+
+def test_seen_before_never_forgets_a_key_and_rarely_claims_a_new_one():
+    seen = SeenBefore()
+    keys = [f"contact {n}" for n in range(100_000)]
+    assert sum(seen.add(key) for key in keys) < 100  # two bits of 16.8 million a key
+    assert all(seen.add(key) for key in keys)
+    assert sum(seen.add(f"someone else {n}") for n in range(100_000)) < 100
