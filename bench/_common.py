@@ -127,6 +127,7 @@ def checkpoint() -> None:
 
 def empty_contacts() -> None:
     """Empty the contacts table and the bench's old jobs (TRUNCATE: no dead rows left behind)."""
+    wait_until_idle()
     sql(
         "TRUNCATE addressbook_externalcontact, addressbook_contactsearch, "
         "addressbook_searchbacklog, contactcenter_jobrejection"
@@ -490,6 +491,24 @@ def wait_until_searchable(tenant, *, timeout: float) -> float:
     while SearchBacklog.objects.filter(tenant=tenant).exists():
         if time.perf_counter() - started > timeout:
             sys.exit(f"search rows still not written after {timeout:.0f} s")
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+def wait_until_idle(*, timeout: float = 600) -> float:
+    """Wait until no other session of the bench database runs a statement (a worker's task
+    finishing: the ANALYZE that follows an index_contacts, say); seconds waited.
+
+    A timed import must not start behind the last task's tail, nor a TRUNCATE race it.
+    """
+    started = time.perf_counter()
+    busy = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
+    )
+    while sql(busy)[0][0]:
+        if time.perf_counter() - started > timeout:
+            sys.exit(f"the database is still busy after {timeout:.0f} s")
         time.sleep(0.1)
     return time.perf_counter() - started
 
