@@ -510,7 +510,7 @@ class SeenBefore:
     """Whether a key may have been seen before in this file, in constant memory.
 
     A Bloom filter: each key sets two bits of 2**24 (a 2 MB bytearray), drawn from its hash.
-    "No" is certain; "maybe" is wrong for about 1% of new keys after a million (5% after three
+    "No" is certain; "maybe" is wrong for about 1% of new keys after a million (4.5% after two
     million), which then cost a look-up they did not need. A name repeated from an earlier
     batch needs that look-up; every other row of the batch can be inserted plainly.
     Keys are hashed with Python's per-process seed: one filter serves one run of one file.
