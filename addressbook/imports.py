@@ -152,7 +152,7 @@ class ExternalContactImporter(Importer):
         worker's thread left it a batch or two ago; write_batch copes with either answer.
         """
         fresh, earlier, seen, probe = [], [], set(), []
-        seen_before = self.seen_names.add if self.seen_names else None
+        seen_before = self.seen_names.add if self.seen_names is not None else None
         for line, row in rows:
             # The unique constraint's key: the name is stripped already, lower-cased here.
             key = row[0].lower()
@@ -381,8 +381,9 @@ SELECT line, name, earlier, 0 FROM staged WHERE earlier IS NOT NULL
 _WRITE_PROBED = _PROBED + _REFUSED
 # The same, looking up only the rows of %(probe)s (Prepared.probe); a taken name among the
 # others stops it, as it stops a plain INSERT.
-_WRITE_PROBED_SOME = _probed(f"CASE WHEN s.line = ANY(%(probe)s::integer[]) THEN {_HOLDER} END")
-_WRITE_PROBED_SOME += _REFUSED
+_WRITE_PROBED_SOME = (
+    _probed(f"CASE WHEN s.line = ANY(%(probe)s::integer[]) THEN {_HOLDER} END") + _REFUSED
+)
 # The same, also writing the rejections of the names it finds taken, from the file values
 # staged with the rows, in the words write_batch would use (%(name)s replaced): no refused
 # row comes back to Python. Its rows: (0, created) and (-1, rejections written).
