@@ -1,13 +1,23 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 
 app = Celery("contactcenter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def set_allocator(**_kwargs) -> None:
+    """Big blocks unmapped as soon as freed (allocator.keep_large_blocks_apart): a worker's
+    memory then follows what its job holds. Set before the pool starts: a prefork pool's
+    processes inherit it."""
+    from contactcenter import allocator
+
+    allocator.keep_large_blocks_apart()
 
 
 @worker_ready.connect

@@ -1,9 +1,8 @@
-import ctypes
-import ctypes.util
 import gc
 
 from celery import shared_task
 
+from contactcenter import allocator
 from contactcenter.jobs.exporting import run_export
 from contactcenter.jobs.importing import run_import
 from contactcenter.models import Job
@@ -29,17 +28,4 @@ def release_memory() -> None:
     import's batches (the bench's worker started its second import at 127 MB instead of 97).
     """
     gc.collect()
-    if _libc is not None:
-        _libc.malloc_trim(0)
-
-
-def _glibc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_libc = _glibc()
+    allocator.trim()
