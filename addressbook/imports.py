@@ -22,7 +22,7 @@ from contactcenter.jobs.importing import (
     RowInvalid,
     SeenBefore,
     cells_text,
-    copy_text,
+    copy_data,
     first_that_fits,
 )
 from contactcenter.models import JobRejection
@@ -63,7 +63,7 @@ class Prepared:
 
     fresh: list[tuple[int, tuple]]  # (line, row): the first row of each name in the batch
     earlier: list[tuple[int, str]]  # (line, name): a name seen earlier in the batch
-    copy: str | None  # on PostgreSQL, `fresh` as the staging table's COPY text (copy_text)
+    copy: bytes | None  # on PostgreSQL, `fresh` as the staging table's COPY data (copy_data)
     # Whether `copy` carries each row's file values too (cells_text), for the database to write
     # the rejections of the names it finds taken (_WRITE_PROBED_REJECTING).
     with_cells: bool = False
@@ -168,12 +168,12 @@ class ExternalContactImporter(Importer):
         # A file that repeats a name of an earlier batch now and then (one row in a thousand)
         # is not worth staging its values with every row: those refusals stay Python's.
         if cells is None or self.taken_in_last_batch < len(rows) * REJECTED_BY_SQL_FROM:
-            return Prepared(fresh, earlier, copy_text(fresh), probe=probe)
+            return Prepared(fresh, earlier, copy_data(fresh), probe=probe)
         staged = [(line, row, cells_text(cells[line])) for line, row in fresh]
         if any(text is None for _line, _row, text in staged):
-            return Prepared(fresh, earlier, copy_text(fresh), probe=probe)
+            return Prepared(fresh, earlier, copy_data(fresh), probe=probe)
         with_cells = [(line, (*row, text)) for line, row, text in staged]
-        return Prepared(fresh, earlier, copy_text(with_cells), with_cells=True, probe=probe)
+        return Prepared(fresh, earlier, copy_data(with_cells), with_cells=True, probe=probe)
 
     def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
         """Create what the unique name allows; every other row is refused with its reason."""

@@ -45,7 +45,7 @@ from contactcenter.jobs.importing import (
     Column,
     Importer,
     RowInvalid,
-    copy_text,
+    copy_data,
     first_that_fits,
 )
 from contactcenter.phones import PhoneReader
@@ -545,14 +545,14 @@ class Prepared:
 
     fresh: list[tuple[int, tuple]]  # (line, row): Contact IDs filled in, distinct
     rejected: list[tuple[int, str]]  # (line, reason): a Contact ID seen earlier in the batch
-    copy: str | None  # on PostgreSQL, `fresh` as the staging table's COPY text, none blocked
+    copy: bytes | None  # on PostgreSQL, `fresh` as the staging table's COPY data, none blocked
 
 
-def _staged_text(rows: list[tuple[int, tuple]], blocked: set[str]) -> str:
-    """clean_row's tuples as the staging table's COPY text, with the addresses' states when
-    one is blocked. Blanks stay "" (the text format's NULL would need escaping apart): the
+def _staged_text(rows: list[tuple[int, tuple]], blocked: set[str]) -> bytes:
+    """clean_row's tuples as the staging table's COPY data (copy_data), with the addresses'
+    states when one is blocked. Blanks stay "" (the text format's NULL would need escaping apart): the
     statement reads a blank agent or next try as NULL."""
-    return copy_text(
+    return copy_data(
         [
             (
                 line,
