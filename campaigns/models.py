@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contactcenter.models import (
+    EqualityIndex,
     ImportedRow,
     TenantModel,
     import_job_without_constraint,
@@ -376,7 +377,10 @@ class ContactAddress(TenantModel):
         constraints = [
             models.UniqueConstraint("contact", "position", name="campaigns_address_unique_position")
         ]
-        indexes = [models.Index(fields=["tenant", "value"], name="campaigns_address_value")]
+        # The addresses that have a value (a do-not-call list changed, the page's filter on a
+        # number): a hash index, as imports write the values in no order (EqualityIndex). The
+        # contacts' side keeps campaigns and tenants apart.
+        indexes = [EqualityIndex(fields=["value"], name="campaigns_address_value")]
 
     def __str__(self) -> str:
         return self.value

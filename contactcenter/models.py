@@ -177,6 +177,29 @@ class ImportedRow(models.Model):
         abstract = True
 
 
+class EqualityIndex(models.Index):
+    """An index for `column = value` and `column = ANY(values)` only: a hash index on
+    PostgreSQL, a B-tree elsewhere (SQLite has no other kind).
+
+    For a column whose values arrive in no order (phone numbers, emails) on a table written a
+    million rows at a time: each new entry then lands on a random page of a B-tree, which
+    splits and is logged page by page as it grows. A hash index keeps only the values' hashes
+    in buckets: for a campaign import (1M contacts, 1.7M addresses) it cost 4 s of PostgreSQL
+    CPU less than the B-tree, of 20 s for the whole statement. It serves no sort, no range,
+    no LIKE, and one column only.
+    """
+
+    def __init__(self, *, fields, name, **options):
+        if len(fields) != 1:
+            raise ValueError("EqualityIndex covers one column (a hash index on PostgreSQL)")
+        super().__init__(fields=fields, name=name, **options)
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor == "postgresql":
+            using = " USING hash"
+        return super().create_sql(model, schema_editor, using=using, **kwargs)
+
+
 def tenant_without_constraint() -> models.ForeignKey:
     """TenantModel.tenant for a table written a million rows at a time: no foreign-key
     constraint in the database, which PostgreSQL checks once per inserted row (~4 µs). The

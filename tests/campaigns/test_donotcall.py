@@ -7,12 +7,14 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import donotcall
 from campaigns.donotcall import InvalidAddress, normalise
-from campaigns.models import ContactAddress, DoNotCallEntry, DoNotCallList
+from campaigns.filters import CONTACT_MANAGEMENT, CampaignContactFilter
+from campaigns.models import CampaignContact, ContactAddress, DoNotCallEntry, DoNotCallList
 from contactcenter.models import Job
 from contactcenter.phones import PhoneReader
 from tests.builders import xlsx_bytes
@@ -518,3 +520,76 @@ def test_mutations_by_outsider_or_agent_change_nothing(
 @pytest.mark.parametrize("name", ["dnc_list", "dnc_create"])
 def test_agent_may_not_see_or_create_lists(client_for, agent, name):
     assert client_for(agent).get(reverse(f"campaigns:{name}")).status_code == 403
+
+
+# --- the addresses' value index (PostgreSQL) -----------------------------------------------------
+
+
+def _many_addresses(campaign, count: int) -> None:
+    """`count` contacts of the campaign with an address each, then fresh planner statistics."""
+    contact_list = ContactListFactory(campaign=campaign)
+    people = CampaignContact.objects.bulk_create(
+        CampaignContact(
+            tenant=campaign.tenant,
+            campaign=campaign,
+            contact_list=contact_list,
+            external_id=f"M{n:06d}",
+        )
+        for n in range(count)
+    )
+    ContactAddress.objects.bulk_create(
+        ContactAddress(tenant=campaign.tenant, contact=person, value=f"+3361{n:07d}")
+        for n, person in enumerate(people)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {ContactAddress._meta.db_table}")
+        cursor.execute(f"ANALYZE {CampaignContact._meta.db_table}")
+
+
+def _plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's hash index")
+def test_the_addresses_value_index_is_a_hash_index(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'campaigns_address_value'"
+        )
+        assert "USING hash (value)" in cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_a_new_entry_finds_the_addresses_it_blocks_through_the_value_index(campaign, dnc):
+    campaign.do_not_call_lists.add(dnc)
+    _many_addresses(campaign, 3000)
+    person = contact(campaign, NUMBER)
+    # The UPDATEs of the addresses that have the value (release, block, schedule the next).
+    updates: list[tuple[str, object]] = []
+
+    def record(execute, sql, params, many, context):
+        if sql.startswith(f'UPDATE "{ContactAddress._meta.db_table}"') and [NUMBER] in params:
+            updates.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        donotcall.dnc_entry_add(dnc_list=dnc, value=NUMBER, expires_on=None)
+    assert states(person) == [State.BLOCKED]
+    assert len(updates) == 3
+    assert all("campaigns_address_value" in _plan(sql, params) for sql, params in updates)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_the_page_finds_a_number_through_the_value_index(campaign):
+    _many_addresses(campaign, 3000)
+    person = contact(campaign, NUMBER)
+    contacts = CampaignContact.objects.for_tenant(campaign.tenant).filter(campaign=campaign)
+    found = CampaignContactFilter(
+        {"mode": CONTACT_MANAGEMENT, "address": "06 12 34 56 78"},
+        queryset=contacts,
+        campaign=campaign,
+    ).matches
+    assert list(found) == [person]
+    assert "campaigns_address_value" in found.explain()
