@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, validate_email
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from addressbook import models as m
 from addressbook.models import ExternalContact, SearchBacklog
+from contactcenter.emails import email_is_valid
 from contactcenter.jobs.importing import (
     CELLS_SEPARATOR,
     BatchResult,
@@ -39,22 +37,6 @@ COLUMNS = (
 )
 # Table columns written by an import, in the order of the cleaned row tuple.
 WRITTEN = ("name", "address", "phone", "phone_e164", "mobile", "mobile_e164", "other", "email")
-# Django's own patterns, compiled here: through validate_email's lazy objects they cost several
-# times more. Whatever they do not accept at once, validate_email itself judges.
-_EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, re.IGNORECASE)
-_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, re.IGNORECASE)
-
-
-def email_is_valid(value: str) -> bool:
-    """validate_email's verdict, quickly on the common forms."""
-    user, at, domain = value.rpartition("@")
-    if at and len(value) <= 320 and _EMAIL_USER.match(user) and _EMAIL_DOMAIN.match(domain):
-        return True
-    try:
-        validate_email(value)
-    except ValidationError:
-        return False
-    return True
 
 
 @dataclass

@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, Lookup, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -49,6 +47,7 @@ from campaigns.models import (
     DoNotCallEntry,
     DoNotCallList,
 )
+from contactcenter.emails import email_is_valid
 from contactcenter.models import Tenant
 from contactcenter.phones import InvalidPhone, PhoneReader
 
@@ -84,12 +83,8 @@ def normalise(raw: str, phones: PhoneReader) -> str:
     """
     value = raw.strip()
     if "@" in value:
-        try:
-            validate_email(value)
-        except ValidationError:
-            raise InvalidAddress(
-                _("“%(value)s” is not a valid email address") % {"value": value}
-            ) from None
+        if not email_is_valid(value):
+            raise InvalidAddress(_("“%(value)s” is not a valid email address") % {"value": value})
         return value.lower()
     try:
         return phones.e164(value)

@@ -1,4 +1,4 @@
-"""The import's quick email check gives Django's validate_email verdict, always."""
+"""The imports' quick email check gives Django's validate_email verdict, always."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from addressbook.imports import email_is_valid
+from contactcenter.emails import email_is_valid
 
 
 def django_says(value: str) -> bool:
