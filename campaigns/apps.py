@@ -31,6 +31,7 @@ class CampaignsConfig(AppConfig):
             "campaigns.export_campaigncontact",
             "campaigns.reset_campaigncontact",
             "campaigns.load_campaigncontact",
+            "campaigns.launch_campaigncontact",
             "campaigns.import_donotcalllist",
         ]
         registry.grant(

@@ -323,6 +323,7 @@ class CampaignContact(TenantModel, ImportedRow):
             ("export_campaigncontact", _("Can export campaign contacts")),
             ("reset_campaigncontact", _("Can reset campaign contacts")),
             ("load_campaigncontact", _("Can load contacts back into list management")),
+            ("launch_campaigncontact", _("Can launch contacts: the dialer then calls them")),
         ]
 
     def __str__(self) -> str:

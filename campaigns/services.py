@@ -319,6 +319,16 @@ def reset_sql(contacts: QuerySet, held: dict[int, str], now) -> tuple[str, list]
     return sql, values
 
 
+def contacts_launch(*, contacts: QuerySet) -> int:
+    """Move contacts of list management into contact management, where the dialer takes
+    them (campaigns.api), in one UPDATE."""
+    return (
+        contacts.order_by()
+        .filter(in_processing=False)
+        .update(in_processing=True, updated_at=timezone.now())
+    )
+
+
 def contacts_load(*, contacts: QuerySet) -> int:
     """Move contacts in processing back into list management, in one UPDATE."""
     return (

@@ -136,7 +136,9 @@ def _next_try(record: CampaignContact, moment=_moment) -> str:
     """When, in the user's time zone (the contact's own in the tooltip), and why there."""
     value = record.next_try_at
     if value is None:
-        when = f'<span class="text-body-secondary">{escape(str(_("By priority")))}</span>'
+        # Not inside the f-string: xgettext does not read calls there.
+        by_priority = _("By priority")
+        when = f'<span class="text-body-secondary">{escape(str(by_priority))}</span>'
     else:
         title = _("%(when)s for the contact (%(zone)s)") % {
             "when": moment(value, record.time_zone),
@@ -251,7 +253,7 @@ class CampaignContactTable(tables.Table):
         mark = str(_PK_MARK)
         edit = escape(self._url("contact_edit", CampaignContact(pk=_PK_MARK)))
         # The row menu is the same for every row but for the id, the Contact ID and whether
-        # "load" applies (contacts in processing): built once for each of the two.
+        # "launch" or "load" applies (the contact's view): built once for each of the two.
         menus = {
             processing: str(
                 self.render_actions(
@@ -420,7 +422,8 @@ class CampaignContactTable(tables.Table):
             url = self._url("contact_edit", record)
             items.append(format_html('<a class="dropdown-item" href="{}">{}</a>', url, _("Edit")))
         for action, label in menu.actions:
-            if action != "load" or record.in_processing:
+            # Launch applies to contacts of list management, load to those in processing.
+            if _applies(action, record.in_processing):
                 items.append(
                     format_html(
                         '<form method="post" action="{}">{}<input type="hidden" name="selection" '
@@ -468,3 +471,13 @@ def zone_info(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def _applies(action: str, in_processing: bool) -> bool:
+    """Whether a row's menu offers the action: launch moves contacts of list management,
+    load those in processing; the others apply to any contact."""
+    if action == "launch":
+        return not in_processing
+    if action == "load":
+        return in_processing
+    return True

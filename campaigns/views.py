@@ -57,6 +57,7 @@ PER_PAGE = 25
 BULK_PERMISSIONS = {
     "export": "campaigns.export_campaigncontact",
     "reset": "campaigns.reset_campaigncontact",
+    "launch": "campaigns.launch_campaigncontact",
     "load": "campaigns.load_campaigncontact",
     "delete": "campaigns.delete_campaigncontact",
 }
@@ -321,6 +322,7 @@ def _row_menu(request: HttpRequest, campaign: Campaign) -> RowMenu:
     labels = {
         "export": _("Export (CSV)"),
         "reset": _("Reset"),
+        "launch": _("Launch (contact management)"),
         "load": _("Load into list management"),
     }
     return RowMenu(
@@ -428,7 +430,7 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def contact_bulk(request: HttpRequest, pk: int) -> HttpResponse:
-    """Export, reset, load or delete the selection: ticked rows or all that match."""
+    """Export, reset, launch, load or delete the selection: ticked rows or all that match."""
     campaign = get_for_tenant(Campaign, request, pk)
     action = request.POST.get("action")
     if action not in BULK_PERMISSIONS:
@@ -438,7 +440,10 @@ def contact_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     contacts = services.contacts_selected(campaign=campaign, data=request.POST)
     if action == "export":
         return _bulk_export(request, campaign, contacts)
-    if action == "load":
+    # Each moves contacts of one view into the other: the count asked about is of those.
+    if action == "launch":
+        contacts = contacts.filter(in_processing=False)
+    elif action == "load":
         contacts = contacts.filter(in_processing=True)
     if request.POST.get("confirmed") != "1":
         return _confirm_bulk(request, campaign, contacts, action)
@@ -451,6 +456,7 @@ _BULK_RUN = {
     "reset": lambda campaign, contacts: services.contacts_reset(
         campaign=campaign, contacts=contacts
     ),
+    "launch": lambda _campaign, contacts: services.contacts_launch(contacts=contacts),
     "load": lambda _campaign, contacts: services.contacts_load(contacts=contacts),
     "delete": lambda _campaign, contacts: services.contacts_delete(contacts=contacts),
 }
@@ -459,6 +465,11 @@ _BULK_RUN = {
 def _bulk_message(action: str, count: int) -> str:
     texts = {
         "reset": ngettext("%(count)d contact reset.", "%(count)d contacts reset.", count),
+        "launch": ngettext(
+            "%(count)d contact launched: the dialer can call it now.",
+            "%(count)d contacts launched: the dialer can call them now.",
+            count,
+        ),
         "load": ngettext(
             "%(count)d contact loaded into list management.",
             "%(count)d contacts loaded into list management.",

@@ -1,4 +1,4 @@
-"""Bulk actions on a campaign's contacts: export, reset, load and delete, of ticked rows or of
+"""Bulk actions on a campaign's contacts: export, reset, launch, load and delete, of ticked rows or of
 all that match, with their confirmations, permissions and tenant isolation."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from campaigns import services
 from campaigns.imports import CONTACT_COLUMNS
-from campaigns.models import CampaignContact, ContactAddress
+from campaigns.models import CampaignContact, ContactAddress, DialerToken
 from contactcenter.models import Job
 from contactcenter.roles import SUPERVISOR
 from tests.campaigns.factories import (
@@ -283,6 +284,74 @@ def test_reset_needs_its_own_permission(client_for, supervisor, campaign, book):
     assert state_of("ADA") == "failed"
 
 
+# --- launch -------------------------------------------------------------------------------------
+
+
+def launch(client, campaign, confirmed: bool = True, **data):
+    data = {"action": "launch", **({"confirmed": "1"} if confirmed else {}), **data}
+    return client.post(bulk_url(campaign), data)
+
+
+def test_launch_asks_first_stating_the_count_of_list_management(
+    client_for, supervisor, campaign, book
+):
+    response = launch(client_for(supervisor), campaign, False, select_all="1", filter="")
+    text = response.content.decode()
+    assert "Launch 1 contact?" in text and "where the dialer calls them" in text
+    assert not CampaignContact.objects.get(external_id="DAN").in_processing
+
+
+def test_launch_moves_contacts_into_contact_management(client_for, supervisor, campaign, book):
+    data = {"action": "launch", "confirmed": "1", "selection": [book["ADA"].pk, book["DAN"].pk]}
+    response = client_for(supervisor).post(bulk_url(campaign), data, follow=True)
+    assert CampaignContact.objects.get(external_id="DAN").in_processing
+    assert "1 contact launched: the dialer can call it now." in response.content.decode()
+
+
+def test_agent_may_not_launch(client_for, agent, campaign, book):
+    assert launch(client_for(agent), campaign, selection=[book["DAN"].pk]).status_code == 403
+    assert not CampaignContact.objects.get(external_id="DAN").in_processing
+
+
+def test_launch_needs_its_own_permission(client_for, supervisor, campaign, book):
+    Group.objects.get(name=SUPERVISOR).permissions.remove(
+        Permission.objects.get(codename="launch_campaigncontact")
+    )
+    assert launch(client_for(supervisor), campaign, selection=[book["DAN"].pk]).status_code == 403
+    assert not CampaignContact.objects.get(external_id="DAN").in_processing
+
+
+def test_each_view_offers_the_move_into_the_other(client_for, supervisor, campaign, book):
+    url = reverse("campaigns:contacts", args=[campaign.pk])
+    listed = client_for(supervisor).get(url).content.decode()
+    processing = client_for(supervisor).get(url + "?mode=contact").content.decode()
+    assert 'value="launch"' in listed and 'value="load"' not in listed
+    assert 'value="load"' in processing and 'value="launch"' not in processing
+
+
+def test_an_imported_contact_is_dialled_once_launched(
+    client_for, supervisor, campaign, django_capture_on_commit_callbacks
+):
+    target = ContactListFactory(campaign=campaign, name="February")
+    client = client_for(supervisor)
+    run_import(
+        client,
+        django_capture_on_commit_callbacks,
+        CONTACTS,
+        "Contact ID;Address 1\r\nNEW;06 12 34 56 78\r\n",
+        contact_list=target.pk,
+    )
+    dialer = Client(
+        headers={
+            "Authorization": f"Bearer {DialerToken.issue(tenant=campaign.tenant, name='D')[1]}"
+        }
+    )
+    url = reverse("dialer_next", args=[campaign.pk])
+    assert dialer.get(url).json()["contacts"] == []
+    launch(client, campaign, select_all="1", filter="")
+    assert [c["external_id"] for c in dialer.get(url).json()["contacts"]] == ["NEW"]
+
+
 # --- load ---------------------------------------------------------------------------------------
 
 
@@ -343,7 +412,7 @@ def test_agent_may_not_delete(client_for, agent, campaign, book):
 # --- isolation, methods and mistakes ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ["export", "reset", "load", "delete"])
+@pytest.mark.parametrize("action", ["export", "reset", "launch", "load", "delete"])
 @pytest.mark.parametrize("stranger", ["FOREIGN", "OTHER"])
 def test_a_contact_outside_the_campaign_in_the_selection_is_404_and_changes_nothing(
     client_for, supervisor, campaign, book, action, stranger
@@ -354,7 +423,7 @@ def test_a_contact_outside_the_campaign_in_the_selection_is_404_and_changes_noth
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("action", ["export", "reset", "load", "delete"])
+@pytest.mark.parametrize("action", ["export", "reset", "launch", "load", "delete"])
 def test_outsider_gets_404_for_another_tenants_campaign(
     client_for, outsider, campaign, book, action
 ):
@@ -369,7 +438,7 @@ def test_bulk_refuses_get(client_for, supervisor, campaign):
 
 
 def test_bulk_without_a_known_action_says_so(client_for, supervisor, campaign, book):
-    data = {"action": "launch", "selection": [book["ADA"].pk], "filter": "mode=contact"}
+    data = {"action": "archive", "selection": [book["ADA"].pk], "filter": "mode=contact"}
     response = client_for(supervisor).post(bulk_url(campaign), data, follow=True)
     assert "Choose an action." in response.content.decode()
 
