@@ -362,6 +362,33 @@ def test_supervisor_deletes_one_contact_after_confirming(
     assert not ContactAddress.objects.filter(contact_id=gone.pk).exists()
 
 
+# --- launch: list management → contact management, where the dialer calls -----------------------
+
+
+def test_supervisor_launches_a_waiting_contact_into_contact_management(
+    page, live_server, supervisor, prospects, log_in, tmp_path
+):
+    contact(prospects, "L-1")
+    contact(prospects, "L-2")
+    log_in(supervisor)
+    open_contacts(page, live_server.url, prospects.campaign)
+    expect(ids_shown(page)).to_have_text(["L-1", "L-2"])
+    page.get_by_role("checkbox", name="L-1", exact=True).check()
+    page.locator("#bulk-form").get_by_role("button", name="Launch", exact=True).click()
+    expect(page.get_by_role("heading", name="Launch 1 contact?")).to_be_visible()
+    page.screenshot(path=tmp_path / "confirm-launch.png", full_page=True)
+    page.get_by_role("button", name="Launch 1 contact").click()
+
+    expect(page.get_by_role("status")).to_contain_text("1 contact launched")
+    expect(ids_shown(page)).to_have_text(["L-2"])
+    switch_view(page, "Contact management")
+    expect(ids_shown(page)).to_have_text(["L-1"])
+    # Contact management offers the way back, not this one.
+    bulk = page.locator("#bulk-form")
+    expect(bulk.get_by_role("button", name="Launch", exact=True)).to_have_count(0)
+    expect(bulk.get_by_role("button", name="Load", exact=True)).to_have_count(1)
+
+
 # --- 8. an agent only reads --------------------------------------------------------------------
 
 
@@ -375,7 +402,12 @@ def test_agent_sees_the_contacts_without_reset_or_delete(
 
     expect(ids_shown(page)).to_have_text(["L-1"])
     page.screenshot(path=tmp_path / "agent.png", full_page=True)
-    for role, name in [("button", "Reset"), ("button", "Delete"), ("link", "New contact")]:
+    for role, name in [
+        ("button", "Reset"),
+        ("button", "Launch"),
+        ("button", "Delete"),
+        ("link", "New contact"),
+    ]:
         expect(page.get_by_role(role, name=name, exact=True)).to_have_count(0)
     expect(page.locator("#bulk-form, #select-page, .row-check")).to_have_count(0)
     expect(page.get_by_role("button", name="Actions for L-1")).to_have_count(0)
