@@ -330,6 +330,12 @@ class CampaignContact(TenantModel, ImportedRow):
         return self.external_id
 
 
+# The two moves between a campaign's views: action → where it puts contacts (in_processing).
+# Launch hands contacts of list management to the dialer (it reads contact management only);
+# Load puts contacts in processing back into list management.
+MOVES = {"launch": True, "load": False}
+
+
 class ContactAddress(TenantModel):
     class Kind(models.TextChoices):
         DEFAULT = "default", _("Default")

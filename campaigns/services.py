@@ -319,22 +319,13 @@ def reset_sql(contacts: QuerySet, held: dict[int, str], now) -> tuple[str, list]
     return sql, values
 
 
-def contacts_launch(*, contacts: QuerySet) -> int:
-    """Move contacts of list management into contact management, where the dialer takes
-    them (campaigns.api), in one UPDATE."""
+def contacts_move(*, contacts: QuerySet, into_processing: bool) -> int:
+    """Move the contacts of the other view into contact management (True, where the dialer
+    takes them: campaigns.api) or list management (False), in one UPDATE (models.MOVES)."""
     return (
         contacts.order_by()
-        .filter(in_processing=False)
-        .update(in_processing=True, updated_at=timezone.now())
-    )
-
-
-def contacts_load(*, contacts: QuerySet) -> int:
-    """Move contacts in processing back into list management, in one UPDATE."""
-    return (
-        contacts.order_by()
-        .filter(in_processing=True)
-        .update(in_processing=False, updated_at=timezone.now())
+        .filter(in_processing=not into_processing)
+        .update(in_processing=into_processing, updated_at=timezone.now())
     )
 
 

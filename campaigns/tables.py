@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_tables2.data import TableListData
 
-from campaigns.models import Campaign, CampaignContact, ContactAddress, ContactList
+from campaigns.models import MOVES, Campaign, CampaignContact, ContactAddress, ContactList
 
 # Columns a user may show or hide on the contacts page (Contact ID always shows: it names the row).
 CHOOSABLE_COLUMNS = (
@@ -422,8 +422,8 @@ class CampaignContactTable(tables.Table):
             url = self._url("contact_edit", record)
             items.append(format_html('<a class="dropdown-item" href="{}">{}</a>', url, _("Edit")))
         for action, label in menu.actions:
-            # Launch applies to contacts of list management, load to those in processing.
-            if _applies(action, record.in_processing):
+            # A move (launch, load) applies to contacts of the other view only.
+            if MOVES.get(action) != record.in_processing:
                 items.append(
                     format_html(
                         '<form method="post" action="{}">{}<input type="hidden" name="selection" '
@@ -471,13 +471,3 @@ def zone_info(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def _applies(action: str, in_processing: bool) -> bool:
-    """Whether a row's menu offers the action: launch moves contacts of list management,
-    load those in processing; the others apply to any contact."""
-    if action == "launch":
-        return not in_processing
-    if action == "load":
-        return in_processing
-    return True

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -34,7 +34,7 @@ from campaigns.forms import (
     ContactListForm,
     QualificationCodeForm,
 )
-from campaigns.models import Campaign, CampaignContact, ContactList, QualificationCode
+from campaigns.models import MOVES, Campaign, CampaignContact, ContactList, QualificationCode
 from campaigns.paging import keyset_page_blanks_last, serial_plans
 from campaigns.services import CampaignContactExporter
 from campaigns.tables import (
@@ -441,10 +441,8 @@ def contact_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     if action == "export":
         return _bulk_export(request, campaign, contacts)
     # Each moves contacts of one view into the other: the count asked about is of those.
-    if action == "launch":
-        contacts = contacts.filter(in_processing=False)
-    elif action == "load":
-        contacts = contacts.filter(in_processing=True)
+    if action in MOVES:
+        contacts = contacts.filter(in_processing=not MOVES[action])
     if request.POST.get("confirmed") != "1":
         return _confirm_bulk(request, campaign, contacts, action)
     done = _BULK_RUN[action](campaign, contacts)
@@ -452,12 +450,18 @@ def contact_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     return _back_to_contacts(request, campaign)
 
 
+def _move(_campaign, contacts: QuerySet, *, into_processing: bool) -> int:
+    return services.contacts_move(contacts=contacts, into_processing=into_processing)
+
+
 _BULK_RUN = {
     "reset": lambda campaign, contacts: services.contacts_reset(
         campaign=campaign, contacts=contacts
     ),
-    "launch": lambda _campaign, contacts: services.contacts_launch(contacts=contacts),
-    "load": lambda _campaign, contacts: services.contacts_load(contacts=contacts),
+    **{
+        action: partial(_move, into_processing=into_processing)
+        for action, into_processing in MOVES.items()
+    },
     "delete": lambda _campaign, contacts: services.contacts_delete(contacts=contacts),
 }
 
