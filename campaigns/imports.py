@@ -170,6 +170,9 @@ class CampaignContactImporter(Importer):
     batch_size = 5_000
     # clean_row reads only what __init__ loaded (the agents, the campaign's time zone).
     checks_ahead = True
+    # Batches are keyed by Contact ID (Prepared.keys), and stage_batch draws the contacts'
+    # ids, so that they follow the file even when two batches are written at once.
+    writes_in_parallel = True
 
     def __init__(self, job, tenant=None):
         super().__init__(job, tenant)
@@ -323,7 +326,30 @@ class CampaignContactImporter(Importer):
             else:
                 seen.add(external_id)
                 fresh.append((line, row))
-        return Prepared(fresh, rejected, _staged_text(fresh, set()) if self.copies else None)
+        copy = _staged_text(fresh, set()) if self.copies else None
+        return Prepared(fresh, rejected, copy, keys=seen)
+
+    def stage_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> None:
+        """PostgreSQL: the batch COPYed into this connection's staging table, where each row
+        draws its contact's id from the table's sequence, in file order (the dialer takes
+        contacts of equal priority by id)."""
+        if not isinstance(rows, Prepared) or rows.copy is None or rows.staged:
+            return
+        blocked = self._blocked(rows.fresh)
+        # Written again with the addresses' states where the campaign blocks some.
+        text = _staged_text(rows.fresh, blocked) if blocked else rows.copy
+        with connection.cursor() as cursor:
+            # Emptied first: ON COMMIT does it in production, but not between savepoints.
+            cursor.execute(f"{_staging(self._id_sequence)}; TRUNCATE {_STAGING_TABLE}")
+            with cursor.cursor.copy(_COPY_STAGED) as copy:
+                copy.write(text)
+        rows.staged = True
+
+    @cached_property
+    def _id_sequence(self) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [_CONTACTS])
+            return cursor.fetchone()[0]
 
     def write_batch(self, rows: list[tuple[int, tuple]] | Prepared) -> BatchResult:
         """Create what the unique Contact ID allows, with their addresses; every other row is
@@ -331,7 +357,8 @@ class CampaignContactImporter(Importer):
         batch = rows if isinstance(rows, Prepared) else self.prepare_batch(rows)
         result = BatchResult(rejected=list(batch.rejected))
         if batch.fresh and batch.copy is not None:
-            self._write_by_copy(batch, result)
+            self.stage_batch(batch)
+            self._write_staged(batch, result)
         elif batch.fresh:
             self._write_by_values(batch.fresh, result)
         return result
@@ -355,21 +382,14 @@ class CampaignContactImporter(Importer):
         values = {row[i] for _line, row in rows for i in _VALUE_INDEXES if row[i]}
         return blocked_values(tenant=self.tenant, campaign=campaign, values=values)
 
-    def _write_by_copy(self, batch: Prepared, result: BatchResult) -> None:
-        """PostgreSQL: COPY into a staging table, then one statement does the rest.
+    def _write_staged(self, batch: Prepared, result: BatchResult) -> None:
+        """PostgreSQL: the staged batch (stage_batch) written by one statement.
 
-        It inserts the rows in file order and the addresses of those it could, and lists the
-        rows refused and why: nothing comes back to Python but the count and the refused rows.
+        It inserts the rows and the addresses of those it could, and lists the rows refused
+        and why: nothing comes back to Python but the count and the refused rows.
         """
-        blocked = self._blocked(batch.fresh)
-        # Written again with the addresses' states where the campaign blocks some.
-        text = _staged_text(batch.fresh, blocked) if blocked else batch.copy
         contact_list = self.contact_list
         with connection.cursor() as cursor:
-            # Emptied first: ON COMMIT does it in production, but not between savepoints.
-            cursor.execute(f"{_STAGING}; TRUNCATE {_STAGING_TABLE}")
-            with cursor.cursor.copy(_COPY_STAGED) as copy:
-                copy.write(text)
             params = {
                 "tenant": self.tenant.pk,
                 "campaign": contact_list.campaign_id,
@@ -545,6 +565,8 @@ class Prepared:
     fresh: list[tuple[int, tuple]]  # (line, row): Contact IDs filled in, distinct
     rejected: list[tuple[int, str]]  # (line, reason): a Contact ID seen earlier in the batch
     copy: bytes | None  # on PostgreSQL, `fresh` as the staging table's COPY data, none blocked
+    keys: set[str]  # the Contact IDs of `fresh`
+    staged: bool = False  # in this connection's staging table (stage_batch)
 
 
 def _staged_text(rows: list[tuple[int, tuple]], blocked: set[str]) -> bytes:
@@ -574,40 +596,53 @@ def _staged_text(rows: list[tuple[int, tuple]], blocked: set[str]) -> bytes:
 _ADDRESS_FIELDS = [f"v{n}, k{n}" for n in range(1, ADDRESSES + 1)]
 _STAGING_TABLE = "campaigns_contact_staging"
 # clean_row's tuple (its Contact ID filled in) after the line, then the states of the addresses
-# when one is blocked.
-_STAGING = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING_TABLE} (line integer, external_id text, "
-    "priority smallint, top_priority boolean, time_zone text, agent_id text, "
-    "next_try_at text, custom_fields jsonb, "
+# when one is blocked; then the contact's id, drawn from the contacts' sequence as COPY writes
+# the row.
+_STAGED_COLUMNS = (
+    "line integer, external_id text, priority smallint, top_priority boolean, "
+    "time_zone text, agent_id text, next_try_at text, custom_fields jsonb, "
     + ", ".join(f"v{n} text, k{n} text" for n in range(1, ADDRESSES + 1))
-    + ", states text) ON COMMIT DELETE ROWS"
+    + ", states text"
 )
-_COPY_STAGED = f"COPY {_STAGING_TABLE} FROM STDIN"
+_COPY_STAGED = (
+    f"COPY {_STAGING_TABLE} ("
+    + ", ".join(column.split()[0] for column in _STAGED_COLUMNS.split(", "))
+    + ") FROM STDIN"
+)
+
+
+def _staging(sequence: str) -> str:
+    return (
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING_TABLE} ({_STAGED_COLUMNS}, "
+        f"id bigint NOT NULL DEFAULT nextval('{sequence}')) ON COMMIT DELETE ROWS"
+    )
+
+
 _CONTACTS = CampaignContact._meta.db_table
 _ADDRESSES = ContactAddress._meta.db_table
-# One statement a batch (PostgreSQL); the staged rows have distinct Contact IDs (prepare_batch).
-# `inserted`: those the unique constraint let in, in file order; `addresses`: theirs, one row per
+# One statement a batch (PostgreSQL); the staged rows have distinct Contact IDs (prepare_batch)
+# and their ids (stage_batch). `inserted`: those the unique constraint let in; `addresses`: theirs, one row per
 # address (positions from 0, states from the staged column or _FREE_STATES). Then the count, and
 # the refused rows with whether the Contact ID was taken by a row an earlier batch of this job
 # created (earlier in the file). The sub-statements share one snapshot, so the holders looked up
 # are the rows that existed before this statement.
 _WRITE_STAGED = f"""
 WITH inserted AS (
-    INSERT INTO {_CONTACTS} (tenant_id, campaign_id, contact_list_id, import_job_id,
+    INSERT INTO {_CONTACTS} (id, tenant_id, campaign_id, contact_list_id, import_job_id,
         in_processing, state, schedule_note, manual_reschedules, created_at, updated_at,
         external_id, priority, top_priority, time_zone, preferred_agent_id, next_try_at,
         custom_fields)
-    SELECT %(tenant)s, %(campaign)s, %(list)s, %(job)s, false, 'waiting', '', 0, %(now)s,
+    SELECT id, %(tenant)s, %(campaign)s, %(list)s, %(job)s, false, 'waiting', '', 0, %(now)s,
         %(now)s, external_id, priority, top_priority, time_zone, nullif(agent_id, '')::bigint,
         nullif(next_try_at, '')::timestamptz, custom_fields
     FROM {_STAGING_TABLE} ORDER BY line
     ON CONFLICT DO NOTHING
-    RETURNING id, external_id
+    RETURNING id
 ), addresses AS (
     INSERT INTO {_ADDRESSES} (tenant_id, attempts, contact_id, position, value, kind, state)
     SELECT %(tenant)s, 0, i.id, a.position, a.value, a.kind, CASE WHEN s.states = ''
         THEN (%(free)s::text[])[a.position + 1] ELSE split_part(s.states, ',', a.position + 1) END
-    FROM inserted i JOIN {_STAGING_TABLE} s ON s.external_id = i.external_id
+    FROM inserted i JOIN {_STAGING_TABLE} s ON s.id = i.id
     CROSS JOIN LATERAL (VALUES {
     ", ".join(f"({n - 1}, s.v{n}, s.k{n})" for n in range(1, ADDRESSES + 1))
 }) a (position, value, kind)
@@ -619,7 +654,7 @@ SELECT s.line, s.external_id, coalesce((
     SELECT h.import_job_id = %(job)s FROM {_CONTACTS} h
     WHERE h.campaign_id = %(campaign)s AND h.external_id = s.external_id
 ), false), 0 FROM {_STAGING_TABLE} s
-WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.external_id = s.external_id)
+WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.id = s.id)
 """  # noqa: S608
 # The same without ON CONFLICT, for a batch none of whose Contact IDs is taken.
 _INSERT_STAGED = _WRITE_STAGED.replace("\n    ON CONFLICT DO NOTHING\n", "\n")

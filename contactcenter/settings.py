@@ -204,6 +204,9 @@ JOBS_MAX_COLUMNS = env_int("JOBS_MAX_COLUMNS", 100)
 # Check the next batches of an import in a thread while the current one is written (importers
 # that declare checks_ahead); off, the worker checks and writes by turns.
 JOBS_CHECK_AHEAD = env_bool("JOBS_CHECK_AHEAD", True)
+# On PostgreSQL, write two batches of an import at once on two connections, committed in file
+# order (importers that declare writes_in_parallel); off, one batch at a time.
+JOBS_PARALLEL_WRITES = env_bool("JOBS_PARALLEL_WRITES", True)
 JOBS_XLSX_MAX_UNCOMPRESSED_BYTES = env_int("JOBS_XLSX_MAX_UNCOMPRESSED_BYTES", 1024 * 1024 * 1024)
 JOBS_XLSX_MAX_RATIO = env_int("JOBS_XLSX_MAX_RATIO", 200)
 # Exports of more rows than this go through a job; smaller ones download at once.

@@ -90,6 +90,9 @@ def _isolated_media_and_eager_tasks(settings, media_root):
     # Imports check and write by turns in-process, so that a test can patch clean_row with
     # database work; the check-ahead thread has tests of its own (and the real worker uses it).
     settings.JOBS_CHECK_AHEAD = False
+    # A second writer has a connection of its own, which cannot see a test's transaction:
+    # the tests of two writers are transactional (tests/campaigns/test_import_parallel.py).
+    settings.JOBS_PARALLEL_WRITES = False
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield

@@ -5,6 +5,12 @@ counters, its rejected rows and `processed`, the number of data rows consumed. A
 again after its worker died resumes after the last committed batch, so a re-delivered job ends
 in the same state as one clean run. The job row is locked for each commit, so two deliveries
 running at once cannot both write a batch.
+
+Two batches at once, committed in file order: on PostgreSQL an importer that declares
+writes_in_parallel has two batches written at a time, each in its own transaction on its own
+connection (the database's work then uses both cores while the check-ahead thread waits for
+room). A batch's transaction takes its turn to lock the job and commit only once the batch
+before it has committed, so `processed` still only ever grows by whole batches in file order.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import gc
 import io
 import json
 import logging
+import math
+import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,10 +30,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from psycopg.errors import UniqueViolation
+from psycopg.errors import DeadlockDetected, LockNotAvailable, UniqueViolation
 
 from contactcenter.jobs import files
 from contactcenter.jobs.ahead import produced_ahead
@@ -95,6 +103,12 @@ class Importer:
     # True when clean_row never touches the database (nor anything shared): the engine then
     # checks the next batches in a thread while it writes this one (settings.JOBS_CHECK_AHEAD).
     checks_ahead: ClassVar[bool] = False
+    # True when two batches may be written at once, on two connections (PostgreSQL,
+    # settings.JOBS_PARALLEL_WRITES): write_batch then runs in two threads, stage_batch one
+    # batch at a time in file order. The prepared batches must have a `keys` attribute, the
+    # set of what the importer's unique constraint compares (the Contact IDs, say): a batch
+    # that shares a key with the one before it is written only once that one has committed.
+    writes_in_parallel: ClassVar[bool] = False
 
     def __init__(self, job: Job | None, tenant=None):
         """An import job's importer; or, with job None, the same rules for one tenant (admin)."""
@@ -163,6 +177,11 @@ class Importer:
         for COPY, say) is off the thread that waits on the database.
         """
         return rows
+
+    def stage_batch(self, rows: object) -> None:
+        """Called in the batch's transaction just before write_batch, for one batch at a time
+        in file order even when two are written at once: where a batch takes what must follow
+        the file's order (ids from a sequence, say). `rows` is what prepare_batch made."""
 
     def write_batch(self, rows: list[tuple[int, object]]) -> BatchResult:
         """Write valid rows with set-based SQL, marking each created row with self.job.
@@ -354,19 +373,39 @@ def _import_rows(job: Job, importer: Importer) -> None:
         job.total = result.rows
         job.save(update_fields=["options", "total"])
     positions, _missing, _unknown = importer.map_header(table.header)
-    rows = files.rows(path, table, skip=job.processed)
-    batches = _checked_batches(
-        rows, RowChecker(importer, positions), importer.prepare_batch, importer.batch_size
+    parallel = (
+        importer.writes_in_parallel
+        and settings.JOBS_PARALLEL_WRITES
+        and connection.vendor == "postgresql"
     )
-    if importer.checks_ahead and settings.JOBS_CHECK_AHEAD:
-        batches = _ahead(batches)
-    try:
-        for batch in batches:
-            if not _commit_batch(job, importer, batch):
-                return _stop(job)
-    finally:
-        batches.close()
+    while True:
+        rows = files.rows(path, table, skip=job.processed)
+        batches = _checked_batches(
+            rows, RowChecker(importer, positions), importer.prepare_batch, importer.batch_size
+        )
+        if importer.checks_ahead and settings.JOBS_CHECK_AHEAD:
+            batches = _ahead(batches)
+        try:
+            written = (_write_two_at_once if parallel else _write_in_turn)(job, importer, batches)
+        except _Contended as exc:
+            # Another transaction held a row one of ours waited for, maybe waiting itself
+            # for ours (another import of the same keys): what committed stays, and the rest
+            # of the file is written one batch at a time, where waiting cannot go round.
+            log.warning("Import %s: %s; going on one batch at a time", job.pk, exc)
+            job.refresh_from_db(fields=["status", "processed", "created", "updated", "rejected"])
+            parallel = False
+            continue
+        finally:
+            batches.close()
+        break
+    if not written:
+        return _stop(job)
     finish(job, _outcome(job))
+
+
+def _write_in_turn(job: Job, importer: Importer, batches: Iterator[CheckedBatch]) -> bool:
+    """Each batch written and committed before the next; False when the job must stop."""
+    return all(_commit_batch(job, importer, batch) for batch in batches)
 
 
 @dataclass
@@ -442,25 +481,192 @@ def _outcome(job: Job) -> str:
     return Job.Status.FAILED
 
 
-def _commit_batch(job: Job, importer: Importer, batch: CheckedBatch) -> bool:
-    """Write one checked batch; False when the job must stop (cancelled, or overtaken)."""
+def _commit_batch(
+    job: Job, importer: Importer, batch: CheckedBatch, turn: _Turn | None = None
+) -> bool:
+    """Write one checked batch; False when the job must stop (cancelled, or overtaken).
+
+    Alone, the job is locked first. With a turn (two writers), the batch is staged in file
+    order, written beside the other writer's, and the job locked once every batch before it
+    has committed; a batch written for a job that must stop is rolled back.
+    """
     with transaction.atomic():
-        status, processed = _lock(job)
-        if status != Job.Status.RUNNING or processed != job.processed:
-            job.status = status
+        if turn is None and not _may_go_on(job):
             return False
+        if turn is not None:
+            turn.begin()
+        if batch.valid:
+            importer.stage_batch(batch.prepared)
+        if turn is not None:
+            turn.staged()
         result = importer.write_batch(batch.prepared) if batch.valid else BatchResult()
         rejected = sorted(batch.invalid + result.rejected)
         if rejected:
             _write_rejections(
                 job, [(line, batch.values[line], reason) for line, reason in rejected]
             )
+        if turn is not None:
+            turn.wait_for_earlier_commits()
+            if not _may_go_on(job):
+                transaction.set_rollback(True)
+                return False
         job.processed += batch.size
         job.created += result.created
         job.updated += result.updated
         job.rejected += len(batch.invalid) + len(result.rejected) + result.rejected_written
         job.save(update_fields=["processed", "created", "updated", "rejected"])
     return True
+
+
+def _may_go_on(job: Job) -> bool:
+    """Lock the job's row: False (and the job's status read) when it must not take a batch
+    more, cancelled or overtaken by another delivery."""
+    status, processed = _lock(job)
+    if status != Job.Status.RUNNING or processed != job.processed:
+        job.status = status
+        return False
+    return True
+
+
+class _Contended(Exception):
+    """A batch waited too long for a row lock (or in a deadlock) while two were written."""
+
+
+# How long a batch written beside another may wait for a lock. Waiting is normal for a moment
+# (a taken key's holder committing); longer, it may be a circle PostgreSQL cannot see, as
+# a writer that waits for its turn waits in Python: two imports of the same keys, each with
+# a batch waiting on the other's.
+LOCK_TIMEOUT = "5s"
+
+
+class _FileOrder:
+    """Where two writers are in the file: how many batches have been staged, how many have
+    committed, and from which batch on nothing more is written (an error, a stopped job)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.staged = 0
+        self.committed = 0
+        self.end = math.inf
+
+    def wait(self, index: int, until: Callable[[], bool]) -> None:
+        """Wait until `until()` holds; raise _Ended if batch `index` is no longer written."""
+        with self._changed:
+            self._changed.wait_for(lambda: index >= self.end or until())
+            if index >= self.end:
+                raise _Ended
+
+    def update(self, *, staged: int = 0, committed: int = 0, end: float = math.inf) -> None:
+        with self._changed:
+            self.staged = max(self.staged, staged)
+            self.committed = max(self.committed, committed)
+            self.end = min(self.end, end)
+            self._changed.notify_all()
+
+
+@dataclass
+class _Turn:
+    """One batch's place in the file: its index, and whether it shares a key with the batch
+    before it (it is then written only once that one has committed)."""
+
+    order: _FileOrder
+    index: int
+    after_previous: bool
+
+    def begin(self) -> None:
+        """In the batch's transaction, before it is staged: its turn to stage."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        self.order.wait(self.index, lambda: self.order.staged == self.index)
+        if self.after_previous:
+            self.wait_for_earlier_commits()
+
+    def staged(self) -> None:
+        self.order.update(staged=self.index + 1)
+
+    def wait_for_earlier_commits(self) -> None:
+        self.order.wait(self.index, lambda: self.order.committed == self.index)
+
+
+class _Ended(Exception):
+    """A batch before this one failed, or the job must stop: this one is not written."""
+
+
+def _write_two_at_once(job: Job, importer: Importer, batches: Iterator[CheckedBatch]) -> bool:
+    """Two writers (this thread and one more, each with its own connection) take the next
+    batch in turn and commit in file order; False when the job must stop.
+
+    An error ends the writing at its batch: the batch before it, if still in hand, commits;
+    the one after it is rolled back; the error is raised here (waiting too long for a lock
+    as _Contended).
+    """
+    order = _FileOrder()
+    taking = threading.Lock()
+    state = {"next": 0, "keys": None, "stopped": False, "error": None}
+    language = translation.get_language()
+
+    def take() -> _Turn | None:
+        with taking:
+            index = state["next"]
+            try:
+                batch = next(batches, None) if index < order.end else None
+            except BaseException:
+                order.update(end=index)
+                raise
+            if batch is None:
+                return None
+            keys = getattr(batch.prepared, "keys", None) if batch.valid else frozenset()
+            previous, state["keys"] = state["keys"], keys
+            overlaps = keys is None or previous is None or not keys.isdisjoint(previous)
+            state["next"] += 1
+            return batch, _Turn(order, index, after_previous=overlaps)
+
+    def write() -> None:
+        turn = None
+        try:
+            while (taken := take()) is not None:
+                batch, turn = taken
+                if not _commit_batch(job, importer, batch, turn):
+                    state["stopped"] = True
+                    order.update(end=turn.index)
+                    return
+                order.update(committed=turn.index + 1)
+                turn = None
+        except _Ended:
+            pass
+        except BaseException as exc:
+            state["error"] = state["error"] or exc
+            if turn is not None:
+                order.update(end=turn.index)
+
+    def write_beside() -> None:
+        if language:
+            translation.activate(language)
+        try:
+            write()
+        finally:
+            translation.deactivate()
+            connection.close()
+
+    other = threading.Thread(target=write_beside, name="import-writer", daemon=True)
+    other.start()
+    try:
+        write()
+    finally:
+        try:
+            other.join()
+        except BaseException:  # interrupted (a time limit): the other writer stops too
+            order.update(end=0)
+            other.join()
+            raise
+    error = state["error"]
+    if isinstance(error, OperationalError) and isinstance(
+        error.__cause__, LockNotAvailable | DeadlockDetected
+    ):
+        raise _Contended(str(error.__cause__).strip()) from error
+    if error is not None:
+        raise error
+    return not state["stopped"]
 
 
 _LOCK = (

@@ -18,9 +18,12 @@ from django.urls import reverse
 
 from addressbook.imports import ExternalContactImporter
 from addressbook.models import ExternalContact
+from campaigns.imports import CampaignContactImporter
+from campaigns.models import CampaignContact
 from contactcenter import tasks
 from contactcenter.celery import app as celery_app
 from contactcenter.models import Job, Notification
+from tests.campaigns.factories import ContactListFactory
 from tests.conftest import start_worker, stop_worker, wait_for
 from tests.factories import ExternalContactFactory
 
@@ -109,6 +112,39 @@ def test_worker_writes_an_export_file_to_download(worker_only, client_for, super
         "Bob,,01 23 45 67 89,,,",
     ]
     assert Notification.objects.filter(user=supervisor, link=job.get_absolute_url()).exists()
+
+
+def test_worker_imports_campaign_contacts_over_several_batches_in_file_order(
+    worker_only, client_for, supervisor
+):
+    """On PostgreSQL the worker writes two batches of a campaign import at a time."""
+    contact_list = ContactListFactory(campaign__tenant=supervisor.tenant)
+    size = CampaignContactImporter.batch_size
+    rows = [f"C{n:05d}" for n in range(size * 2 + 2_000)]
+    rows[size + 2] = rows[size - 1]  # the second batch repeats the first one's last id
+    lines = "".join(f"{e};06{n:08d}\r\n" for n, e in enumerate(rows))
+    upload = SimpleUploadedFile("calls.csv", f"Contact ID;Address 1\r\n{lines}".encode())
+    client = client_for(supervisor)
+    client.post(reverse("set_language"), {"language": "en"})
+    client.post(
+        reverse("import_start", args=["campaigns.campaigncontact"]),
+        {"file": upload, "contact_list": contact_list.pk},
+    )
+
+    job = final_job(Job.objects.get(requester=supervisor).pk)
+    assert (job.status, job.processed, job.created, job.rejected) == (
+        Job.Status.PARTIAL,
+        len(rows),
+        len(rows) - 1,
+        1,
+    )
+    assert [(r.line, r.reason) for r in job.rejections.all()] == [
+        (size + 4, f"Contact ID: “{rows[size - 1]}” appears earlier in the file")
+    ]
+    created = CampaignContact.objects.filter(import_job=job).order_by("id")
+    assert (
+        list(created.values_list("external_id", flat=True)) == rows[: size + 2] + rows[size + 3 :]
+    )
 
 
 # --- a worker killed in the middle of an import ---------------------------------------------
