@@ -598,28 +598,31 @@ def _write_two_at_once(job: Job, importer: Importer, batches: Iterator[CheckedBa
 
     An error ends the writing at its batch: the batch before it, if still in hand, commits;
     the one after it is rolled back; the error is raised here (waiting too long for a lock
-    as _Contended).
+    as _Contended). One raised outside any batch (a time limit, say) ends every batch not
+    yet committed.
     """
+    log.info("Import %s: writing two batches at a time", job.pk)
     order = _FileOrder()
     taking = threading.Lock()
-    state = {"next": 0, "keys": None, "stopped": False, "error": None}
+    state = {"next": 0, "keys": None, "stopped": False}
+    errors: list[BaseException] = []
     language = translation.get_language()
 
-    def take() -> _Turn | None:
+    def take() -> tuple[CheckedBatch, _Turn] | None:
         with taking:
             index = state["next"]
             try:
                 batch = next(batches, None) if index < order.end else None
+                if batch is None:
+                    return None
+                keys = getattr(batch.prepared, "keys", None) if batch.valid else frozenset()
+                previous, state["keys"] = state["keys"], keys
+                overlaps = keys is None or previous is None or not keys.isdisjoint(previous)
+                state["next"] = index + 1
+                return batch, _Turn(order, index, after_previous=overlaps)
             except BaseException:
                 order.update(end=index)
                 raise
-            if batch is None:
-                return None
-            keys = getattr(batch.prepared, "keys", None) if batch.valid else frozenset()
-            previous, state["keys"] = state["keys"], keys
-            overlaps = keys is None or previous is None or not keys.isdisjoint(previous)
-            state["next"] += 1
-            return batch, _Turn(order, index, after_previous=overlaps)
 
     def write() -> None:
         turn = None
@@ -635,14 +638,17 @@ def _write_two_at_once(job: Job, importer: Importer, batches: Iterator[CheckedBa
         except _Ended:
             pass
         except BaseException as exc:
-            state["error"] = state["error"] or exc
-            if turn is not None:
-                order.update(end=turn.index)
+            errors.append(exc)
+            order.update(end=turn.index if turn is not None else order.committed)
 
     def write_beside() -> None:
         if language:
             translation.activate(language)
         try:
+            connection.ensure_connection()
+        except OperationalError as exc:  # no second connection (max_connections): one writer
+            log.warning("Import %s: no second connection (%s); one writer", job.pk, exc)
+        else:
             write()
         finally:
             translation.deactivate()
@@ -656,17 +662,25 @@ def _write_two_at_once(job: Job, importer: Importer, batches: Iterator[CheckedBa
         try:
             other.join()
         except BaseException:  # interrupted (a time limit): the other writer stops too
-            order.update(end=0)
+            order.update(end=order.committed)
             other.join()
             raise
-    error = state["error"]
-    if isinstance(error, OperationalError) and isinstance(
-        error.__cause__, LockNotAvailable | DeadlockDetected
-    ):
-        raise _Contended(str(error.__cause__).strip()) from error
-    if error is not None:
-        raise error
+    # A time limit or a shutdown first, then a real error; contention only if it is all.
+    for error in errors:
+        if not isinstance(error, Exception) or isinstance(error, SoftTimeLimitExceeded):
+            raise error
+    for error in errors:
+        if not _is_contention(error):
+            raise error
+    if errors:
+        raise _Contended(str(errors[0].__cause__).strip()) from errors[0]
     return not state["stopped"]
+
+
+def _is_contention(error: BaseException) -> bool:
+    return isinstance(error, OperationalError) and isinstance(
+        error.__cause__, LockNotAvailable | DeadlockDetected
+    )
 
 
 _LOCK = (

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import OperationalError, connection, connections, transaction
 
 from campaigns.imports import CampaignContactImporter
 from campaigns.models import CampaignContact
@@ -64,14 +64,14 @@ def run(supervisor, contact_list, data: bytes) -> Job:
 @pytest.fixture
 def writes(monkeypatch):
     """What each write_batch did, in the order things happened: ("write"|"done", first Contact
-    ID of the batch, thread name). Each write takes 50 ms, so that two are in flight at once."""
+    ID of the batch, thread name). Each write takes 100 ms, so that two are in flight at once."""
     events: list[tuple[str, str, str]] = []
     original = CampaignContactImporter.write_batch
 
     def write_batch(self, batch):
         first, thread = batch.fresh[0][1][0], threading.current_thread().name
         events.append(("write", first, thread))
-        time.sleep(0.05)
+        time.sleep(0.1)
         result = original(self, batch)
         events.append(("done", first, thread))
         return result
@@ -160,7 +160,8 @@ def test_a_job_cancelled_meanwhile_stops_at_a_whole_batch(
 
     def write_batch(self, batch):
         if batch.fresh[0][1][0] == "C0040":
-            # As the cancel button does: from another connection, committed at once.
+            # As the cancel button does: from another connection, committed at once, here
+            # once batch 1 (beside this one) has committed.
             cancel = threading.Thread(target=cancelled, args=[self.job.pk])
             cancel.start()
             cancel.join()
@@ -168,6 +169,9 @@ def test_a_job_cancelled_meanwhile_stops_at_a_whole_batch(
 
     def cancelled(pk) -> None:
         try:
+            deadline = time.monotonic() + 10
+            while Job.objects.get(pk=pk).processed < 40 and time.monotonic() < deadline:
+                time.sleep(0.01)
             Job.objects.filter(pk=pk).update(status=Job.Status.CANCELLED)
         finally:
             connection.close()
@@ -200,10 +204,15 @@ def test_a_writer_kept_waiting_for_a_lock_hands_over_to_one_batch_at_a_time(
         finally:
             connection.close()
 
+    def released_then_in_turn(*args):
+        release.set()
+        return in_turn(*args)
+
+    in_turn = importing._write_in_turn
+    monkeypatch.setattr(importing, "_write_in_turn", released_then_in_turn)
     holder = threading.Thread(target=hold)
     holder.start()
     assert holding.wait(10)
-    threading.Timer(1.5, release.set).start()
     with caplog.at_level(logging.WARNING, logger="contactcenter.jobs.importing"):
         job = run(supervisor, contact_list, csv_of(ids(200)))
     holder.join()
@@ -251,3 +260,42 @@ def test_contacts_take_their_ids_when_staged_not_when_written(supervisor, contac
     writer.join()
     created = CampaignContact.objects.exclude(external_id="FIRST").order_by("id")
     assert list(created.values_list("external_id", flat=True)) == ["A1", "A2", "B1", "B2"]
+
+
+def test_an_error_while_reading_ends_both_writers_at_a_whole_batch(
+    supervisor, contact_list, monkeypatch
+):
+    original = CampaignContactImporter.clean_row
+
+    def clean_row(self, values):
+        if values["Contact ID"] == "C0105":
+            raise RuntimeError("unreadable")
+        return original(self, values)
+
+    monkeypatch.setattr(CampaignContactImporter, "clean_row", clean_row)
+    job = run(supervisor, contact_list, csv_of(ids(200)))
+    assert job.status == Job.Status.FAILED
+    # Batches 0–3 committed at least; whatever committed is whole batches, counted.
+    assert job.processed in (80, 100)
+    created = CampaignContact.objects.filter(import_job=job)
+    assert sorted(created.values_list("external_id", flat=True)) == ids(job.processed)
+
+
+def test_without_a_second_connection_one_writer_writes_it_all(
+    supervisor, contact_list, monkeypatch, caplog
+):
+    wrapper = type(connections["default"])
+    ensure_connection = wrapper.ensure_connection
+
+    def refused_beside(self):
+        if threading.current_thread().name == "import-writer":
+            raise OperationalError("too many clients already")
+        return ensure_connection(self)
+
+    monkeypatch.setattr(wrapper, "ensure_connection", refused_beside)
+    with caplog.at_level(logging.WARNING, logger="contactcenter.jobs.importing"):
+        job = run(supervisor, contact_list, csv_of(ids(100)))
+    assert "no second connection (too many clients already); one writer" in caplog.text
+    assert (job.status, job.processed, job.created) == (Job.Status.SUCCEEDED, 100, 100)
+    created = CampaignContact.objects.filter(import_job=job).order_by("id")
+    assert list(created.values_list("external_id", flat=True)) == ids(100)

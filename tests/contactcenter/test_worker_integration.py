@@ -145,6 +145,10 @@ def test_worker_imports_campaign_contacts_over_several_batches_in_file_order(
     assert (
         list(created.values_list("external_id", flat=True)) == rows[: size + 2] + rows[size + 3 :]
     )
+    log = worker_only.log_path.read_text()
+    two_writers = connection.vendor == "postgresql"
+    assert (f"Import {job.pk}: writing two batches at a time" in log) == two_writers
+    assert "one batch at a time" not in log
 
 
 # --- a worker killed in the middle of an import ---------------------------------------------
