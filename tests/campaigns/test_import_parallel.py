@@ -134,38 +134,46 @@ def test_a_batch_sharing_an_id_with_the_one_before_waits_for_its_commit(
     assert "one batch at a time" not in caplog.text
 
 
-def test_an_error_in_one_writer_fails_the_job_and_keeps_the_batches_before_it(
-    supervisor, contact_list, writes, monkeypatch
-):
+def on_batch(monkeypatch, first: str, action) -> None:
+    """action(importer) when the batch whose first Contact ID is `first` is written."""
     original = CampaignContactImporter.write_batch
 
     def write_batch(self, batch):
-        if batch.fresh[0][1][0] == "C0060":
-            raise RuntimeError("disk on fire")
+        if batch.fresh[0][1][0] == first:
+            action(self)
         return original(self, batch)
 
     monkeypatch.setattr(CampaignContactImporter, "write_batch", write_batch)
-    job = run(supervisor, contact_list, csv_of(ids(200)))
-    assert job.status == Job.Status.FAILED
-    # Batches 0–2 committed; batch 3 failed, and batch 4, written beside it, was rolled back.
-    assert job.processed == 60
+
+
+def assert_ended(job: Job, status: str, processed: int) -> None:
+    """The job ended with `status` after `processed` rows, and those rows exactly are created."""
+    assert (job.status, job.processed) == (status, processed)
     created = CampaignContact.objects.filter(import_job=job)
-    assert sorted(created.values_list("external_id", flat=True)) == ids(60)
+    assert sorted(created.values_list("external_id", flat=True)) == ids(processed)
+
+
+def test_an_error_in_one_writer_fails_the_job_and_keeps_the_batches_before_it(
+    supervisor, contact_list, writes, monkeypatch
+):
+    def fail(importer):
+        raise RuntimeError("disk on fire")
+
+    on_batch(monkeypatch, "C0060", fail)
+    job = run(supervisor, contact_list, csv_of(ids(200)))
+    # Batches 0–2 committed; batch 3 failed, and batch 4, written beside it, was rolled back.
+    assert_ended(job, Job.Status.FAILED, 60)
 
 
 def test_a_job_cancelled_meanwhile_stops_at_a_whole_batch(
     supervisor, contact_list, writes, monkeypatch
 ):
-    original = CampaignContactImporter.write_batch
-
-    def write_batch(self, batch):
-        if batch.fresh[0][1][0] == "C0040":
-            # As the cancel button does: from another connection, committed at once, here
-            # once batch 1 (beside this one) has committed.
-            cancel = threading.Thread(target=cancelled, args=[self.job.pk])
-            cancel.start()
-            cancel.join()
-        return original(self, batch)
+    def cancel(importer):
+        # As the cancel button does: from another connection, committed at once, here once
+        # batch 1 (beside this one) has committed.
+        canceller = threading.Thread(target=cancelled, args=[importer.job.pk])
+        canceller.start()
+        canceller.join()
 
     def cancelled(pk) -> None:
         try:
@@ -176,13 +184,10 @@ def test_a_job_cancelled_meanwhile_stops_at_a_whole_batch(
         finally:
             connection.close()
 
-    monkeypatch.setattr(CampaignContactImporter, "write_batch", write_batch)
+    on_batch(monkeypatch, "C0040", cancel)
     job = run(supervisor, contact_list, csv_of(ids(200)))
-    assert job.status == Job.Status.CANCELLED
     # The batch in hand when the job was cancelled, and the one beside it, were rolled back.
-    assert job.processed == 40
-    created = CampaignContact.objects.filter(import_job=job)
-    assert sorted(created.values_list("external_id", flat=True)) == ids(40)
+    assert_ended(job, Job.Status.CANCELLED, 40)
 
 
 def test_a_writer_kept_waiting_for_a_lock_hands_over_to_one_batch_at_a_time(
@@ -274,11 +279,9 @@ def test_an_error_while_reading_ends_both_writers_at_a_whole_batch(
 
     monkeypatch.setattr(CampaignContactImporter, "clean_row", clean_row)
     job = run(supervisor, contact_list, csv_of(ids(200)))
-    assert job.status == Job.Status.FAILED
     # Batches 0–3 committed at least; whatever committed is whole batches, counted.
     assert job.processed in (80, 100)
-    created = CampaignContact.objects.filter(import_job=job)
-    assert sorted(created.values_list("external_id", flat=True)) == ids(job.processed)
+    assert_ended(job, Job.Status.FAILED, job.processed)
 
 
 def test_without_a_second_connection_one_writer_writes_it_all(
