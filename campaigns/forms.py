@@ -125,9 +125,12 @@ class ContactListForm(forms.ModelForm):
             )
         }
 
-    def __init__(self, *args, campaign: Campaign, **kwargs):
+    def __init__(self, *args, campaign: Campaign, can_launch: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        if self.instance.pk or not can_launch:
+            # An existing contact moves by Launch and Load; launching is its own permission.
+            del self.fields["launch"]
         _limit(self, ContactList, ("name",))
 
     def clean_name(self) -> str:
@@ -150,9 +153,12 @@ class QualificationCodeForm(forms.ModelForm):
             )
         }
 
-    def __init__(self, *args, campaign: Campaign, **kwargs):
+    def __init__(self, *args, campaign: Campaign, can_launch: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        if self.instance.pk or not can_launch:
+            # An existing contact moves by Launch and Load; launching is its own permission.
+            del self.fields["launch"]
         _limit(self, QualificationCode, ("code", "label"))
 
     def clean_code(self) -> str:
@@ -202,6 +208,15 @@ class CampaignContactForm(forms.ModelForm):
         help_text=_("From 0 to 255; 255 is called first."),
     )
     time_zone = forms.ChoiceField(label=_("Time zone"))
+    # On a new contact, for those who may launch contacts: kept only then (__init__).
+    launch = forms.BooleanField(
+        label=_("Launch now"),
+        required=False,
+        help_text=_(
+            "Ticked, the contact goes into contact management and the dialer may call it; "
+            "otherwise it waits in list management until it is launched."
+        ),
+    )
 
     class Meta:
         model = CampaignContact
@@ -216,9 +231,12 @@ class CampaignContactForm(forms.ModelForm):
         ]
         help_texts = {"top_priority": _("Called before every contact without it.")}
 
-    def __init__(self, *args, campaign: Campaign, **kwargs):
+    def __init__(self, *args, campaign: Campaign, can_launch: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        if self.instance.pk or not can_launch:
+            # An existing contact moves by Launch and Load; launching is its own permission.
+            del self.fields["launch"]
         self.region = campaign.tenant.default_phone_region
         _limit(self, CampaignContact, ("external_id",))
         self.fields["external_id"].required = False

@@ -150,6 +150,8 @@ def contact_save(*, form: CampaignContactForm) -> CampaignContact | None:
     contact.external_id = contact.external_id or new_external_id()
     contact.next_try_at = form.next_try_at
     contact.updated_at = timezone.now()
+    if form.cleaned_data.get("launch"):  # on a new contact, for those who may launch
+        contact.in_processing = True
     if contact.state in HELD_BY_LIST.values():
         contact.state = HELD_BY_LIST[contact.contact_list.state]
     try:

@@ -367,11 +367,31 @@ def columns_save(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _contact_form(request: HttpRequest, campaign: Campaign, contact: CampaignContact | None):
-    form = CampaignContactForm(request.POST or None, instance=contact, campaign=campaign)
+    # A new contact is launched at once by default when created from contact management.
+    from_processing = request.GET.get("mode") == CONTACT_MANAGEMENT
+    form = CampaignContactForm(
+        request.POST or None,
+        instance=contact,
+        campaign=campaign,
+        can_launch=request.user.has_perm("campaigns.launch_campaigncontact"),
+        initial={"launch": from_processing},
+    )
     back = _contacts_page(campaign, request.GET.urlencode())
     if request.method == "POST" and form.is_valid() and (saved := services.contact_save(form=form)):
-        messages.success(request, _("Contact “%(id)s” saved.") % {"id": saved.external_id})
+        values = {"id": saved.external_id}
+        if contact is not None:
+            messages.success(request, _("Contact “%(id)s” saved.") % values)
+        elif saved.in_processing:
+            messages.success(request, _("Contact “%(id)s” created and launched.") % values)
+        else:
+            text = _("Contact “%(id)s” created in list management: launch it to have it called.")
+            messages.success(request, text % values)
         _tell_schedule(request, saved, form.next_try_at)
+        if contact is None and saved.in_processing != from_processing:
+            # Back to the view the new contact is in, with the page's other parameters.
+            query = request.GET.copy()
+            query["mode"] = CONTACT_MANAGEMENT if saved.in_processing else LIST_MANAGEMENT
+            back = _contacts_page(campaign, query.urlencode())
         return redirect(back)
     context = {"form": form, "campaign": campaign, "contact": contact, "back": back}
     context["tab"] = "contacts"

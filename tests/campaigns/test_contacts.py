@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
 
@@ -471,6 +472,62 @@ def test_create_blocks_an_address_on_the_campaigns_do_not_call_list(
     create(client_for(supervisor), campaign, data)
     states = CampaignContact.objects.get().addresses.values_list("value", "state")
     assert list(states) == [("+33612345678", "blocked"), ("+33699999999", "scheduled")]
+
+
+def test_a_contact_created_from_contact_management_is_launched_at_once(
+    client_for, supervisor, campaign, contact_list
+):
+    client = client_for(supervisor)
+    url = reverse("campaigns:contact_create", args=[campaign.pk]) + "?mode=contact"
+    assert client.get(url).context["form"]["launch"].value() is True
+    response = client.post(url, contact_data(contact_list, launch="on"), follow=True)
+    made = CampaignContact.objects.get()
+    assert made.in_processing
+    assert response.redirect_chain[-1][0] == campaign.get_absolute_url() + "?mode=contact"
+    assert f"Contact “{made.external_id}” created and launched." in response.content.decode()
+
+
+def test_a_contact_created_without_launch_waits_in_list_management(
+    client_for, supervisor, campaign, contact_list
+):
+    client = client_for(supervisor)
+    url = reverse("campaigns:contact_create", args=[campaign.pk]) + "?mode=contact&sort=next_try"
+    response = client.post(url, contact_data(contact_list, external_id="W-1"), follow=True)
+    assert not CampaignContact.objects.get().in_processing
+    # Back to the view it is in, the page's other parameters kept.
+    assert response.redirect_chain[-1][0] == (
+        campaign.get_absolute_url() + "?mode=list&sort=next_try"
+    )
+    assert (
+        "Contact “W-1” created in list management: launch it to have it called."
+        in html.unescape(response.content.decode())
+    )
+    assert client.get(reverse("campaigns:contact_create", args=[campaign.pk])).context["form"][
+        "launch"
+    ].value() in (False, None)
+
+
+def test_launch_on_create_needs_the_launch_permission(client_for, campaign, contact_list):
+    clerk = UserFactory(tenant=campaign.tenant)
+    clerk.user_permissions.add(Permission.objects.get(codename="add_campaigncontact"))
+    client = client_for(clerk)
+    url = reverse("campaigns:contact_create", args=[campaign.pk]) + "?mode=contact"
+    assert "launch" not in client.get(url).context["form"].fields
+    client.post(url, contact_data(contact_list, launch="on"))
+    assert not CampaignContact.objects.get().in_processing
+
+
+def test_editing_a_contact_does_not_move_it(client_for, supervisor, campaign, contact_list):
+    contact = CampaignContactFactory(
+        contact_list=contact_list, external_id="E-1", in_processing=False
+    )
+    client = client_for(supervisor)
+    url = reverse("campaigns:contact_edit", args=[contact.pk]) + "?mode=contact"
+    assert "launch" not in client.get(url).context["form"].fields
+    response = client.post(url, contact_data(contact_list, external_id="E-1", launch="on"))
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert not contact.in_processing
 
 
 def test_agent_may_not_create_contacts(client_for, agent, campaign, contact_list):

@@ -314,8 +314,11 @@ def assert_reset(campaign) -> None:
 def test_supervisor_creates_a_contact(page, live_server, supervisor, prospects, log_in, tmp_path):
     log_in(supervisor)
     open_contacts(page, live_server.url, prospects.campaign)
+    switch_view(page, "Contact management")
     page.get_by_role("link", name="New contact").click()
     expect(page.get_by_role("heading", name="New contact")).to_be_visible()
+    # From contact management, the new contact is launched unless the box is unticked.
+    expect(page.get_by_role("checkbox", name="Launch now")).to_be_checked()
     page.get_by_role("textbox", name="Contact ID", exact=True).fill("ACME-7")
     page.get_by_role("spinbutton", name="Priority").fill("180")
     page.get_by_role("textbox", name="Address 1", exact=True).fill("06 12 34 56 78")
@@ -323,7 +326,9 @@ def test_supervisor_creates_a_contact(page, live_server, supervisor, prospects, 
     page.screenshot(path=tmp_path / "new-contact.png", full_page=True)
     page.get_by_role("button", name="Create").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Contact “ACME-7” saved.")
+    expect(page.get_by_role("status")).to_contain_text("Contact “ACME-7” created and launched.")
+    views = page.get_by_role("list", name="View")
+    expect(views.locator("[aria-current=page]")).to_have_text("Contact management")
     expect(ids_shown(page)).to_have_text(["ACME-7"])
     made = CampaignContact.objects.get()
     assert (made.external_id, made.contact_list, made.state, made.priority) == (
@@ -332,6 +337,7 @@ def test_supervisor_creates_a_contact(page, live_server, supervisor, prospects, 
         CampaignContact.State.WAITING,
         180,
     )
+    assert made.in_processing
     assert list(made.addresses.values_list("value", "kind", "state")) == [
         ("+33612345678", ContactAddress.Kind.MOBILE, Address.SCHEDULED)
     ]
