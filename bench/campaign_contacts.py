@@ -490,7 +490,7 @@ def raw_copy(path) -> float:
 def run_import(env, tenant, user, rows: int, profile=None) -> dict:
     from django.core.files import File
 
-    from campaigns.models import Campaign, ContactList
+    from campaigns.models import Campaign, CampaignContact, ContactAddress, ContactList
     from contactcenter import services
     from contactcenter.models import Job
 
@@ -537,9 +537,19 @@ def run_import(env, tenant, user, rows: int, profile=None) -> dict:
         f"CPU worker {sampler.cpu:.1f} s, PostgreSQL {sampler.db_cpu:.1f} s; CPU stall {sampler.stall.pct:.0f}% "
         f"[{'ok' if import_s <= IMPORT_TARGET_S else 'MISS'}, address book's target {IMPORT_TARGET_S:.0f} s]"
     )
+    # What the import left in the two tables' indexes (interleaved writers must not bloat them).
+    sizes = bench.sql(
+        "SELECT c.relname, pg_relation_size(c.oid) FROM pg_index i JOIN pg_class c "
+        "ON c.oid = i.indexrelid WHERE i.indrelid IN (%s::regclass, %s::regclass) ORDER BY 1",
+        [CampaignContact._meta.db_table, ContactAddress._meta.db_table],
+    )
+    index_mb = sum(size for _name, size in sizes) / 2**20
+    print(f"import: indexes {index_mb:.0f} MB: " + ", ".join(
+        f"{name} {size / 2**20:.0f}" for name, size in sizes if size > 2**20
+    ))  # fmt: skip
     # The next phases load the bench campaign again.
     bench.sql(f"TRUNCATE {TABLES} RESTART IDENTITY")
-    return {"import_s": import_s, "copy_s": copy_s, "ratio": import_s / copy_s,
+    return {"import_s": import_s, "import_index_mb": round(index_mb), "copy_s": copy_s, "ratio": import_s / copy_s,
             "import_rows_per_s": round(rows / import_s), "import_peak_rss_mb": round(sampler.peak),
             "import_stall_pct": round(sampler.stall.pct), "problems": problems}  # fmt: skip
 
