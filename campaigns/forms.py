@@ -125,12 +125,9 @@ class ContactListForm(forms.ModelForm):
             )
         }
 
-    def __init__(self, *args, campaign: Campaign, can_launch: bool = False, **kwargs):
+    def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
-        if self.instance.pk or not can_launch:
-            # An existing contact moves by Launch and Load; launching is its own permission.
-            del self.fields["launch"]
         _limit(self, ContactList, ("name",))
 
     def clean_name(self) -> str:
@@ -153,12 +150,9 @@ class QualificationCodeForm(forms.ModelForm):
             )
         }
 
-    def __init__(self, *args, campaign: Campaign, can_launch: bool = False, **kwargs):
+    def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
-        if self.instance.pk or not can_launch:
-            # An existing contact moves by Launch and Load; launching is its own permission.
-            del self.fields["launch"]
         _limit(self, QualificationCode, ("code", "label"))
 
     def clean_code(self) -> str:
