@@ -141,15 +141,29 @@ def _parse_date(raw: str) -> datetime.date:
     raise Bad(_("“%(value)s” is not a date (dd/mm/yyyy or yyyy-mm-dd)") % {"value": raw})
 
 
+LAUNCH_PERMISSION = "campaigns.launch_campaigncontact"
+
+
 class ContactImportForm(forms.Form):
     contact_list = forms.ModelChoiceField(
         label=gettext_lazy("Contact list"),
         queryset=ContactList.objects.none(),
-        help_text=gettext_lazy("The contacts go into this list, in list management."),
+        help_text=gettext_lazy("The contacts go into this list."),
+    )
+    # For those who may launch contacts only (__init__; the importer checks again).
+    launch = forms.BooleanField(
+        label=gettext_lazy("Launch the imported contacts"),
+        required=False,
+        help_text=gettext_lazy(
+            "Ticked, they go into contact management and the dialer may call them as soon as "
+            "they are written; otherwise they wait in list management until they are launched."
+        ),
     )
 
-    def __init__(self, *args, tenant, **kwargs):
+    def __init__(self, *args, tenant, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if user is None or not user.has_perm(LAUNCH_PERMISSION):
+            del self.fields["launch"]
         lists = ContactList.objects.for_tenant(tenant).select_related("campaign")
         field = self.fields["contact_list"]
         field.queryset = lists.order_by("campaign__name", "name")
@@ -178,7 +192,13 @@ class CampaignContactImporter(Importer):
         super().__init__(job, tenant)
         self.phones = PhoneReader(self.tenant.default_phone_region)
         self.kinds = _kinds()
-        pk = self.job.options.get("params", {}).get("contact_list") if self.job else None
+        params = self.job.options.get("params", {}) if self.job else {}
+        pk = params.get("contact_list")
+        # Into contact management at once, if asked by someone who may launch contacts.
+        requester = self.job.requester if self.job else None
+        self.launch = bool(params.get("launch")) and bool(
+            requester and requester.has_perm(LAUNCH_PERMISSION)
+        )
         lists = ContactList.objects.for_tenant(self.tenant).select_related("campaign")
         self._list = lists.filter(pk=pk).first() if isinstance(pk, int) else None
         self._zone = self._list.campaign.default_time_zone if self._list else None
@@ -395,6 +415,7 @@ class CampaignContactImporter(Importer):
                 "campaign": contact_list.campaign_id,
                 "list": contact_list.pk,
                 "job": self.job.pk,
+                "launch": self.launch,
                 "now": timezone.now(),
                 "free": _FREE_STATES,
             }
@@ -450,7 +471,7 @@ class CampaignContactImporter(Importer):
             campaign=contact_list.campaign_id,
             contact_list=contact_list.pk,
             import_job=self.job.pk,
-            in_processing=False,
+            in_processing=self.launch,
             state=CampaignContact.State.WAITING,
             schedule_note="",
             manual_reschedules=0,
@@ -632,7 +653,7 @@ WITH inserted AS (
         in_processing, state, schedule_note, manual_reschedules, created_at, updated_at,
         external_id, priority, top_priority, time_zone, preferred_agent_id, next_try_at,
         custom_fields)
-    SELECT id, %(tenant)s, %(campaign)s, %(list)s, %(job)s, false, 'waiting', '', 0, %(now)s,
+    SELECT id, %(tenant)s, %(campaign)s, %(list)s, %(job)s, %(launch)s, 'waiting', '', 0, %(now)s,
         %(now)s, external_id, priority, top_priority, time_zone, nullif(agent_id, '')::bigint,
         nullif(next_try_at, '')::timestamptz, custom_fields
     FROM {_STAGING_TABLE} ORDER BY line
@@ -676,7 +697,7 @@ class DoNotCallImportForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, tenant, **kwargs):
+    def __init__(self, *args, tenant, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dnc_list"].queryset = DoNotCallList.objects.for_tenant(tenant)
 

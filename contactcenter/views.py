@@ -192,7 +192,9 @@ def _options_form(request: HttpRequest, importer):
     if importer.options_form is None:
         return None
     data = request.POST if request.method == "POST" else None
-    return importer.options_form(data, tenant=tenant_of(request), initial=request.GET.dict())
+    return importer.options_form(
+        data, tenant=tenant_of(request), user=request.user, initial=request.GET.dict()
+    )
 
 
 def import_template(request: HttpRequest, target: str) -> HttpResponse:

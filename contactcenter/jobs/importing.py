@@ -92,8 +92,9 @@ class Importer:
     # Who may remove what an import created ("undo this import"); None: not undoable.
     undo_permission: ClassVar[str | None] = None
     # Choices the upload page asks for beside the file (the list to import into, say): a Form
-    # class taking a `tenant` keyword. Its cleaned_data must be JSON (ids, not objects); the
-    # job keeps it as options["params"]. The importer must look ids up in its tenant again.
+    # class taking `tenant` and `user` (who uploads: what they may choose) keywords. Its
+    # cleaned_data must be JSON (ids, not objects); the job keeps it as options["params"]. The
+    # importer must look ids up in its tenant again, and check again what the user may do.
     options_form: ClassVar[type[forms.Form] | None] = None
     # What the upload page says about the file, when the engine's general words do not fit.
     help_text: ClassVar[str] = ""

@@ -9,11 +9,14 @@ import threading
 import zoneinfo
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.urls import reverse
 
 from campaigns.imports import CampaignContactImporter
 from campaigns.models import CampaignContact, ContactAddress
+from contactcenter import services
 from contactcenter.models import Job
 from tests.builders import xlsx_bytes
 from tests.campaigns.factories import (
@@ -337,3 +340,67 @@ def test_a_list_deleted_before_the_job_runs_fails_the_file(
         "The contact list chosen for this import no longer exists.",
         0,
     )
+
+
+# --- launching on import --------------------------------------------------------------------
+
+
+@pytest.fixture
+def clerk(contact_list):
+    """May import campaign contacts, not launch them."""
+    user = UserFactory(tenant=contact_list.tenant)
+    user.user_permissions.add(Permission.objects.get(codename="import_campaigncontact"))
+    return user
+
+
+def test_the_upload_page_offers_launch_to_those_who_may_launch(client_for, supervisor, clerk):
+    url = reverse("import_start", args=[CONTACTS])
+    assert "launch" in client_for(supervisor).get(url).context["options_form"].fields
+    assert "launch" not in client_for(clerk).get(url).context["options_form"].fields
+
+
+def test_from_contact_management_the_import_link_asks_to_launch(
+    client_for, supervisor, contact_list
+):
+    page = reverse("campaigns:contacts", args=[contact_list.campaign_id])
+    url = reverse("import_start", args=[CONTACTS])
+    link = f"{url}?contact_list={contact_list.pk}&amp;launch="
+    assert f'{link}1"' in client_for(supervisor).get(page + "?mode=contact").content.decode()
+    assert f'{link}"' in client_for(supervisor).get(page + "?mode=list").content.decode()
+    form = client_for(supervisor).get(f"{url}?contact_list={contact_list.pk}&launch=1")
+    assert form.context["options_form"]["launch"].value() == "1"
+
+
+@pytest.mark.parametrize("launch", [True, False])
+def test_imported_contacts_are_launched_when_asked(
+    client_for, supervisor, contact_list, django_capture_on_commit_callbacks, launch
+):
+    params = {"contact_list": contact_list.pk, **({"launch": "on"} if launch else {})}
+    data = "Contact ID;Address 1\r\nA;0612345678\r\nB;0612345679\r\n"
+    job = _run(client_for(supervisor), django_capture_on_commit_callbacks, CONTACTS, data, **params)
+    assert job.created == 2
+    assert set(CampaignContact.objects.values_list("in_processing", flat=True)) == {launch}
+
+
+def test_launch_asked_by_who_may_not_launch_is_ignored(
+    client_for, clerk, contact_list, django_capture_on_commit_callbacks
+):
+    data = "Contact ID;Address 1\r\nA;0612345678\r\n"
+    capture = django_capture_on_commit_callbacks
+    _run(client_for(clerk), capture, CONTACTS, data, contact_list=contact_list.pk, launch="on")
+    assert not CampaignContact.objects.get().in_processing
+
+
+def test_the_worker_checks_the_launch_permission_again(
+    clerk, contact_list, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.job_start_import(
+            user=clerk,
+            target=CONTACTS,
+            upload=ContentFile(b"Contact ID;Address 1\r\nA;0612345678\r\n", name="c.csv"),
+            params={"contact_list": contact_list.pk, "launch": True},
+        )
+    job.refresh_from_db()
+    assert (job.status, job.created) == (Job.Status.SUCCEEDED, 1)
+    assert not CampaignContact.objects.get().in_processing

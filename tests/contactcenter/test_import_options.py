@@ -24,7 +24,7 @@ URL = reverse("import_start", args=[TARGET])
 class OwnerForm(forms.Form):
     owner = forms.ModelChoiceField(queryset=User.objects.none(), label="Owner")
 
-    def __init__(self, *args, tenant, **kwargs):
+    def __init__(self, *args, tenant, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.filter(tenant=tenant)
 
