@@ -487,7 +487,7 @@ def raw_copy(path) -> float:
     return seconds
 
 
-def run_import(env, tenant, user, rows: int, profile=None) -> dict:
+def run_import(env, tenant, user, rows: int, profile=None, launch=False) -> dict:
     from django.core.files import File
 
     from campaigns.models import Campaign, CampaignContact, ContactAddress, ContactList
@@ -518,7 +518,7 @@ def run_import(env, tenant, user, rows: int, profile=None) -> dict:
                 user=user,
                 target="campaigns.campaigncontact",
                 upload=File(stream, name=path.name),
-                params={"contact_list": target.pk},
+                params={"contact_list": target.pk, "launch": launch},
             )
             job = bench.wait_for_job(
                 job.pk,
@@ -527,6 +527,10 @@ def run_import(env, tenant, user, rows: int, profile=None) -> dict:
             )  # fmt: skip
     import_s = job.finished_at.timestamp() - wall_start
     problems = []
+    where = CampaignContact.objects.filter(import_job_id=job.pk, in_processing=launch).count()
+    if where != job.created:
+        view = "contact" if launch else "list"
+        problems.append(f"import: {where:,} of {job.created:,} contacts in {view} management")
     if job.created != valid or job.created + job.rejected != rows:
         problems.append(
             f"import: created {job.created:,} rejected {job.rejected:,}, file: {valid:,} valid of {rows:,}"
@@ -574,6 +578,11 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true", help="load the bench campaign again")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN every page case")
     parser.add_argument(
+        "--launch",
+        action="store_true",
+        help="import with 'Launch the imported contacts' ticked (into contact management)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="run the import's worker under py-spy (collapsed stacks in "
@@ -594,7 +603,7 @@ def main() -> None:
     problems: list[str] = []
     if not args.skip_import:
         profile = bench.VAR / "campaign-import-profile.txt" if args.profile else None
-        result = run_import(env, tenant, user, args.import_rows, profile)
+        result = run_import(env, tenant, user, args.import_rows, profile, args.launch)
         problems += result.pop("problems")
         figures |= result
     if not phases & {"page", "reset", "dialer"}:
